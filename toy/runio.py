@@ -1,0 +1,114 @@
+"""The run output contract (DESIGN.md "Contracts"): metrics.jsonl, summary.json, checkpoint.
+
+* ``metrics.jsonl``: one JSON object per logged step, appended and flushed as it is produced, so an
+  interrupted run keeps every step it logged.
+* ``summary.json``: the final numbers, written last and atomically (temporary file + ``os.replace``),
+  so its presence means "this run finished" and a half-written file can never look finished.
+* ``checkpoint.pt``: model state, its config and the step, written atomically too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SUMMARY = "summary.json"
+METRICS = "metrics.jsonl"
+CHECKPOINT = "checkpoint.pt"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the complete new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def finite_or_raise(values: dict[str, float], where: str) -> None:
+    """NaN/inf in training is a bug to report, not a number to store."""
+    bad = {k: v for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)}
+    if bad:
+        raise FloatingPointError(f"non-finite values at {where}: {bad}")
+
+
+class MetricsLog:
+    """Append-only JSON-lines log, flushed after every record."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.path, "a", buffering=1)
+
+    def write(self, record: dict) -> None:
+        self._handle.write(json.dumps(record, sort_keys=True) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_summary(run_dir: Path) -> dict:
+    """Read a finished run's summary.json, with an error naming the file when it is missing or corrupt."""
+    path = Path(run_dir) / SUMMARY
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no summary.json, the run did not finish (or this is not a run dir)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: corrupted summary.json ({exc})") from exc
+
+
+def environment() -> dict:
+    """Versions, machine and git commit, stored next to every result so it can be re-made."""
+    import numpy
+    import torch
+
+    try:
+        root = Path(__file__).resolve().parent.parent
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+        commit = (commit + ("-dirty" if dirty else "")) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "machine": platform.machine(),
+        "processor_count": os.cpu_count(),
+        "git_commit": commit,
+    }
