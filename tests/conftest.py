@@ -1,0 +1,21 @@
+"""Shared fixtures: composing the Hydra configs of an entry point without running it."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+@pytest.fixture
+def compose_typed():
+    """compose_typed(config_name, overrides) -> the validated dataclass config (runs __post_init__)."""
+
+    def _compose(config_name: str, overrides: list[str]):
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+            cfg = compose(config_name, overrides=overrides)
+        return OmegaConf.to_object(cfg)
+
+    return _compose

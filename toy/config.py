@@ -1,0 +1,160 @@
+"""Typed configs of the parity world, registered in Hydra's ConfigStore.
+
+Each field carries a one-line doc (the string under it).  Values are checked when the config is turned
+into these dataclasses (``OmegaConf.to_object`` runs ``__post_init__``): a bad value fails at start with
+a message naming the field and its allowed range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+def _require(ok: bool, name: str, allowed: str, value: Any) -> None:
+    if not ok:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+@dataclass
+class TaskConfig:
+    d: int = 16
+    """number of input bits (d >= 1)"""
+    p_cot: float = 0.2
+    """probability that a training sequence carries the long chain of prefix parities, in [0, 1]"""
+    leap: int = 1
+    """the long response emits every leap-th prefix parity (always ending with the answer); 1 = full chain"""
+
+    def __post_init__(self) -> None:
+        _require(self.d >= 1, "task.d", ">= 1", self.d)
+        _require(0.0 <= self.p_cot <= 1.0, "task.p_cot", "in [0, 1]", self.p_cot)
+        _require(1 <= self.leap <= self.d, "task.leap", f"in [1, task.d={self.d}]", self.leap)
+
+
+@dataclass
+class GPTConfig:
+    name: str = "gpt"
+    """model family: 'gpt' (tiny transformer) or 'linear' (autoregressive linear model)"""
+    layers: int = 2
+    """number of transformer blocks"""
+    width: int = 64
+    """residual stream width (must be divisible by heads)"""
+    heads: int = 4
+    """attention heads per block"""
+    mlp_ratio: int = 4
+    """hidden width of the MLP as a multiple of width"""
+
+    def __post_init__(self) -> None:
+        _require(self.name == "gpt", "model.name", "'gpt' for this schema (use model=linear)", self.name)
+        _require(self.layers >= 1, "model.layers", ">= 1", self.layers)
+        _require(self.heads >= 1, "model.heads", ">= 1", self.heads)
+        _require(self.width >= 1 and self.width % self.heads == 0, "model.width",
+                 f"a positive multiple of model.heads={self.heads}", self.width)
+        _require(self.mlp_ratio >= 1, "model.mlp_ratio", ">= 1", self.mlp_ratio)
+
+
+@dataclass
+class LinearConfig:
+    name: str = "linear"
+    """model family: the autoregressive linear model of research/parity_cot_rl.md §2 (no size knobs)"""
+
+    def __post_init__(self) -> None:
+        _require(self.name == "linear", "model.name", "'linear' for this schema (use model=gpt)", self.name)
+
+
+MODEL_SCHEMAS = {"gpt": GPTConfig, "linear": LinearConfig}
+
+
+@dataclass
+class OptimConfig:
+    steps: int = 3000
+    """optimizer steps (each on a fresh batch)"""
+    batch_size: int = 128
+    """sequences per step"""
+    lr: float = 1e-3
+    """peak learning rate of AdamW"""
+    weight_decay: float = 0.0
+    """AdamW decoupled weight decay"""
+    beta1: float = 0.9
+    """AdamW first-moment decay"""
+    beta2: float = 0.98
+    """AdamW second-moment decay"""
+    warmup_steps: int = 100
+    """linear warm-up steps"""
+    schedule: str = "constant"
+    """learning-rate schedule after warm-up: 'constant' or 'cosine' (to min_lr_ratio * lr)"""
+    min_lr_ratio: float = 0.0
+    """final lr / peak lr of the cosine schedule"""
+    grad_clip: float = 1.0
+    """global gradient-norm clip (0 disables)"""
+
+    def __post_init__(self) -> None:
+        _require(self.steps >= 1, "train.steps", ">= 1", self.steps)
+        _require(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
+        _require(self.lr > 0, "train.lr", "> 0", self.lr)
+        _require(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
+        _require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "train.beta1/beta2", "in [0, 1)",
+                 (self.beta1, self.beta2))
+        _require(self.warmup_steps >= 0, "train.warmup_steps", ">= 0", self.warmup_steps)
+        _require(self.schedule in ("constant", "cosine"), "train.schedule", "'constant' or 'cosine'", self.schedule)
+        _require(0 <= self.min_lr_ratio <= 1, "train.min_lr_ratio", "in [0, 1]", self.min_lr_ratio)
+        _require(self.grad_clip >= 0, "train.grad_clip", ">= 0", self.grad_clip)
+
+
+@dataclass
+class EvalConfig:
+    prompts: int = 1024
+    """size of the fixed held-out prompt set"""
+    temperature: float = 1.0
+    """sampling temperature of the sampled metrics (greedy metrics are always reported too)"""
+    every: int = 500
+    """evaluate every this many steps (and at the end)"""
+    seed: int = 2024
+    """seed of the held-out set and of evaluation sampling (fixed across runs so runs are comparable)"""
+
+    def __post_init__(self) -> None:
+        _require(self.prompts >= 1, "eval.prompts", ">= 1", self.prompts)
+        _require(self.temperature > 0, "eval.temperature", "> 0", self.temperature)
+        _require(self.every >= 1, "eval.every", ">= 1", self.every)
+
+
+@dataclass
+class TrainRunConfig:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    """the parity mixture"""
+    model: Any = MISSING
+    """model family and size (config group: model=gpt | model=linear)"""
+    train: OptimConfig = field(default_factory=OptimConfig)
+    """optimisation of the next-token-prediction loss"""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """held-out evaluation"""
+    seed: int = 0
+    """seed of model init and of the training data stream"""
+    threads: int = 1
+    """torch intra-op threads for this job (parallelism comes from the launcher's n_jobs)"""
+    init_from: str | None = None
+    """checkpoint.pt or run directory to start from (None: fresh init)"""
+    log_every: int = 50
+    """log the training loss every this many steps"""
+    skip_finished: bool = True
+    """if summary.json already exists in the output directory, return it instead of re-running"""
+
+    def __post_init__(self) -> None:
+        _require(self.threads >= 1, "threads", ">= 1", self.threads)
+        _require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
+        _require(isinstance(self.model, tuple(MODEL_SCHEMAS.values())), "model",
+                 f"one of the model schemas {sorted(MODEL_SCHEMAS)}", self.model)
+        if isinstance(self.model, LinearConfig):
+            _require(self.task.leap == 1, "task.leap", "1 for model=linear (its features only carry one chain step)",
+                     self.task.leap)
+
+
+def register_configs() -> None:
+    """Store the schemas so that YAML files and the command line are validated against them."""
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainRunConfig)
+    for name, schema in MODEL_SCHEMAS.items():
+        store.store(group="model", name=name, node=schema)
