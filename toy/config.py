@@ -152,9 +152,84 @@ class TrainRunConfig:
                      self.task.leap)
 
 
+@dataclass
+class RLConfig:
+    algo: str = "grpo"
+    """post-training algorithm: 'grpo', 'reinforce' or 'star' (expert iteration)"""
+    iterations: int = 60
+    """policy-gradient iterations (one batch of rollouts each); for STaR the number of rounds"""
+    prompts: int = 32
+    """prompts per policy-gradient iteration"""
+    group_size: int = 8
+    """samples per prompt (GRPO's G; REINFORCE's leave-one-out group)"""
+    temperature: float = 1.0
+    """sampling temperature of the rollouts (log-probabilities use the same temperature)"""
+    lr: float = 3e-4
+    """Adam learning rate of the policy-gradient updates"""
+    std_normalize: bool = True
+    """GRPO: divide the group-relative advantage by the group's standard deviation"""
+    loss_norm: str = "sequence_sum"
+    """'sequence_sum' (Σ tokens / #sequences), 'sequence_mean' (GRPO: mean over each response, then over
+    responses) or 'token' (Σ tokens / #tokens)"""
+    kl_beta: float = 0.0
+    """coefficient of the KL penalty to the starting model (0: no reference model)"""
+    epochs: int = 1
+    """PPO-style update epochs per batch of rollouts (1: plain on-policy step, the clip is inactive)"""
+    clip_eps: float = 0.2
+    """PPO clip range of the probability ratio, used when epochs > 1"""
+    baseline: str = "leave_one_out"
+    """REINFORCE baseline: 'leave_one_out' (mean of the other samples of the prompt) or 'running_mean'"""
+    baseline_momentum: float = 0.9
+    """REINFORCE running-mean baseline: b ← m·b + (1 − m)·mean reward"""
+    star_samples: int = 1024
+    """STaR: prompts sampled (one response each) per round"""
+    star_steps: int = 150
+    """STaR: NTP fine-tuning steps on the kept (correct) responses per round"""
+    star_batch_size: int = 128
+    """STaR: fine-tuning batch size"""
+    star_lr: float = 1e-3
+    """STaR: AdamW learning rate of the fine-tuning"""
+
+    def __post_init__(self) -> None:
+        _require(self.algo in ("grpo", "reinforce", "star"), "rl.algo", "'grpo', 'reinforce' or 'star'", self.algo)
+        for name in ("iterations", "prompts", "epochs", "star_samples", "star_steps", "star_batch_size"):
+            _require(getattr(self, name) >= 1, f"rl.{name}", ">= 1", getattr(self, name))
+        _require(self.group_size >= 2, "rl.group_size", ">= 2 (advantages are relative to the group)",
+                 self.group_size)
+        _require(self.temperature > 0, "rl.temperature", "> 0", self.temperature)
+        _require(self.lr > 0 and self.star_lr > 0, "rl.lr / rl.star_lr", "> 0", (self.lr, self.star_lr))
+        _require(self.loss_norm in ("sequence_sum", "sequence_mean", "token"), "rl.loss_norm",
+                 "'sequence_sum', 'sequence_mean' or 'token'", self.loss_norm)
+        _require(self.kl_beta >= 0, "rl.kl_beta", ">= 0", self.kl_beta)
+        _require(0 < self.clip_eps < 1, "rl.clip_eps", "in (0, 1)", self.clip_eps)
+        _require(self.baseline in ("leave_one_out", "running_mean"), "rl.baseline",
+                 "'leave_one_out' or 'running_mean'", self.baseline)
+        _require(0 <= self.baseline_momentum < 1, "rl.baseline_momentum", "in [0, 1)", self.baseline_momentum)
+
+
+@dataclass
+class PostTrainRunConfig:
+    init_from: str = MISSING
+    """checkpoint.pt or run directory of the NTP model to start from (its task fixes d and leap)"""
+    rl: RLConfig = field(default_factory=RLConfig)
+    """the post-training algorithm"""
+    eval: EvalConfig = field(default_factory=lambda: EvalConfig(every=5))
+    """held-out evaluation (every: in iterations / rounds)"""
+    seed: int = 0
+    """seed of the rollouts and of the updates"""
+    threads: int = 1
+    """torch intra-op threads for this job"""
+    skip_finished: bool = True
+    """if summary.json already exists in the output directory, return it instead of re-running"""
+
+    def __post_init__(self) -> None:
+        _require(self.threads >= 1, "threads", ">= 1", self.threads)
+
+
 def register_configs() -> None:
     """Store the schemas so that YAML files and the command line are validated against them."""
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainRunConfig)
+    store.store(name="post_train_schema", node=PostTrainRunConfig)
     for name, schema in MODEL_SCHEMAS.items():
         store.store(group="model", name=name, node=schema)

@@ -77,11 +77,24 @@ def generate(
     return responses
 
 
-def response_log_probs(model: torch.nn.Module, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
-    """Per-token log π(r_t | prompt, r_<t) (B, L), zero on <pad>; differentiable (teacher forcing)."""
+def response_log_dists(
+    model: torch.nn.Module, prompts: torch.Tensor, responses: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """log π_T(· | prompt, r_<t) over RESPONSE_TOKENS at every response position (B, L, 3); differentiable.
+
+    π_T is the policy at temperature T (softmax of logits / T), the distribution rollouts are drawn from.
+    """
     tokens = torch.cat([prompts, responses], dim=1)
     logits = model(tokens[:, :-1])[:, prompts.shape[1] - 1 :]
-    log_probs = response_log_softmax(logits)
-    index = to_response_index(responses)
-    picked = log_probs.gather(-1, index.clamp(min=0)[..., None])[..., 0]
+    return response_log_softmax(logits / temperature)
+
+
+def token_log_probs(log_dists: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+    """Pick log π(r_t | ·) out of (B, L, 3) distributions → (B, L), zero on <pad>."""
+    picked = log_dists.gather(-1, to_response_index(responses).clamp(min=0)[..., None])[..., 0]
     return torch.where(responses == PAD, torch.zeros_like(picked), picked)
+
+
+def response_log_probs(model: torch.nn.Module, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+    """Per-token log π(r_t | prompt, r_<t) (B, L), zero on <pad>; differentiable (teacher forcing)."""
+    return token_log_probs(response_log_dists(model, prompts, responses), responses)

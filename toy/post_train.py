@@ -1,0 +1,105 @@
+"""RL post-training after next-token prediction: ``python -m toy.post_train init_from=RUN_DIR rl.algo=...``.
+
+Starts from an NTP checkpoint (either model) and runs GRPO, REINFORCE (toy/policy_gradient.py) or STaR
+(toy/star.py).  Every iteration logs the algorithm's rollout statistics; every ``eval.every`` iterations
+(and at the end) the held-out metrics of toy/evaluate.py are added: greedy and sampled accuracy, long
+fraction, mean response length.  Same output contract as training runs: metrics.jsonl, checkpoint.pt,
+summary.json (atomically, last).
+
+Examples:
+    python -m toy.post_train init_from=outputs/ntp_p20 rl.algo=grpo
+    python -m toy.post_train init_from=outputs/ntp_p20 rl.algo=reinforce rl.baseline=running_mean
+    python -m toy.post_train init_from=outputs/linear_p10 rl.algo=star rl.iterations=5 rl.star_samples=20000
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from toy import policy_gradient, star
+from toy.config import MODEL_SCHEMAS, PostTrainRunConfig, register_configs
+from toy.evaluate import evaluate, held_out_prompts
+from toy.models import load_checkpoint, save_checkpoint
+from toy.parity import ParityLayout
+from toy.runio import (
+    CHECKPOINT,
+    METRICS,
+    SUMMARY,
+    MetricsLog,
+    atomic_write_json,
+    environment,
+    finite_or_raise,
+    read_summary,
+)
+
+
+def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
+    """Post-train the checkpoint ``cfg.init_from`` and write the run's outputs into ``out_dir``."""
+    out_dir = Path(out_dir)
+    if cfg.skip_finished and (out_dir / SUMMARY).exists():
+        return read_summary(out_dir)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model, task, blob = load_checkpoint(cfg.init_from)
+    layout = ParityLayout(task.d, task.leap)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    eval_x = held_out_prompts(layout, cfg.eval.prompts, cfg.eval.seed)
+    rl = cfg.rl
+    if rl.algo == "star":
+        steps = star.iterate(model, layout, rl, generator)
+    else:
+        reference = copy.deepcopy(model).eval().requires_grad_(False)
+        steps = policy_gradient.iterate(model, reference, layout, rl, generator)
+
+    (out_dir / METRICS).unlink(missing_ok=True)  # an interrupted earlier attempt starts over
+    started = time.perf_counter()
+    start_metrics = evaluate(model, layout, eval_x, cfg.eval.temperature, cfg.eval.seed)
+    with MetricsLog(out_dir / METRICS) as log:
+        log.write({"iteration": 0, "seconds": 0.0, **start_metrics})
+        for iteration, record in enumerate(tqdm(steps, total=rl.iterations, desc=rl.algo, disable=None), 1):
+            record = {"iteration": iteration, "seconds": time.perf_counter() - started, **record}
+            if iteration % cfg.eval.every == 0 or iteration == rl.iterations:
+                record |= evaluate(model, layout, eval_x, cfg.eval.temperature, cfg.eval.seed)
+            finite_or_raise(record, f"{rl.algo} iteration {iteration}")
+            log.write(record)
+
+    model_cfg = MODEL_SCHEMAS[blob["model"]["name"]](**blob["model"])
+    save_checkpoint(out_dir / CHECKPOINT, model, model_cfg, task, blob["step"])
+    summary = {
+        "start": start_metrics,
+        "final": {k: v for k, v in record.items() if "/" in k},
+        "iterations": rl.iterations,
+        "rl_seconds": time.perf_counter() - started,
+        "task": OmegaConf.to_container(OmegaConf.structured(task)),
+        "config": OmegaConf.to_container(OmegaConf.structured(cfg)),
+        "environment": environment(),
+    }
+    atomic_write_json(out_dir / SUMMARY, summary)  # last: its presence means "finished"
+    return summary
+
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="post_train")
+def main(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    typed: PostTrainRunConfig = OmegaConf.to_object(cfg)
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    summary = run(typed, out_dir)
+    start, final = summary["start"], summary["final"]
+    print(f"[{out_dir}] {typed.rl.algo}: greedy acc {start['greedy/accuracy']:.3f} -> {final['greedy/accuracy']:.3f}"
+          f" | sampled length {start['sampled/mean_length']:.1f} -> {final['sampled/mean_length']:.1f}"
+          f" | sampled long {start['sampled/long_fraction']:.2f} -> {final['sampled/long_fraction']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
