@@ -48,14 +48,24 @@ class LinearAR(nn.Module):
 
     def _features(self, x_pm: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
         """φ for rows x_pm (B, d) in ±1 and previous tokens (B, n) → (B, n, 2d+2); non-bits map to z = 0."""
-        z = torch.where(previous <= ONE, 2.0 * previous - 1.0, torch.zeros_like(previous, dtype=torch.float))
+        dtype = self.weight.dtype
+        z = torch.where(previous <= ONE, 2.0 * previous - 1.0, 0.0).to(dtype)
         x = x_pm[:, None, :].expand(-1, z.shape[1], -1)
-        ones = torch.ones_like(z)
-        return torch.cat([ones[..., None], z[..., None], x, z[..., None] * x], dim=2)
+        return torch.cat([torch.ones_like(z)[..., None], z[..., None], x, z[..., None] * x], dim=2)
+
+    def position_logits(self, x: torch.Tensor, previous: torch.Tensor, t: int) -> torch.Tensor:
+        """Logits over (0, 1, <eos>) at response position t (1-based) given bits x (B, d) and r_{t-1} (B,).
+
+        ``previous`` is ignored for t = 1 (z_0 := 0).  This is the whole model: the next-token law
+        depends on the prefix only through (x, r_{t-1}), which makes exact dynamic programming possible.
+        """
+        x_pm = (2.0 * x - 1.0).to(self.weight.dtype)
+        previous = torch.full_like(previous, EOS) if t == 1 else previous
+        return torch.einsum("bf,kf->bk", self._features(x_pm, previous[:, None])[:, 0], self.weight[t - 1])
 
     def _response_logits(self, tokens: torch.Tensor, first: int, count: int) -> torch.Tensor:
         """Logits (B, count, 3) at sequence indices first..first+count-1 (response positions t = index-d+1)."""
-        x_pm = 2.0 * tokens[:, : self.d].float() - 1.0
+        x_pm = (2.0 * tokens[:, : self.d] - 1.0).to(self.weight.dtype)
         previous = tokens[:, first : first + count].clone()
         if first == self.d:
             previous[:, 0] = EOS  # index d holds "=": z_0 := 0
