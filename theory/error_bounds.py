@@ -1,0 +1,292 @@
+"""Exact value gaps behind Theorems 1 and 2 of "Generalist Reward Models" and the classical BC bounds.
+
+Theorem 1 (paper §3.1): for two responses to one prompt, the Bradley-Terry preference of eq. (13)
+under the endogenous reward r̂ is within total variation (αH/2)·ε_π of the one under the true reward r*,
+with ε_π = max_{s,a} |log π^E(a|s) − log π̂(a|s)|.  Theorem 2: V^{r*}_{π^E} − V^{r*}_{π̂} ≲ H²ε_π for
+behaviour cloning (BC / next-token prediction) and V^{r*}_{π^E} − V^{r*}_{π^RL} ≲ Hε_π for π^RL = argmax
+V^{r̂}.  Values are unregularised (eq. (1)); π^E is the entropy-regularised optimum of r*.
+
+Constructions (all exact dynamic programs on automata, so H runs to 1024):
+
+* `cliff_gap`: Ross & Bagnell (2010).  Deterministic expert, a bad token drops to a zero-reward sink.
+  Here ε is the per-step 0-1 / TV error under the expert's state law, *not* the paper's ε_π (which is
+  infinite against a deterministic expert).  Gap ≈ εH(H+1)/2, closed forms in `cliff_gap_closed_form`.
+* `walk_instance`: a soft expert whose policy depends on the sign of a random walk; the learner
+  tilts "+" against "−" by a factor e^ε.  Under ε_π this gives a BC gap Θ(H^{3/2}) — the worst case
+  allowed by the Pinsker bound `bc_bound_three_halves` — not H².
+* `mode_swap_instance`: i.i.d. binary steps where the learner swaps the expert's two probabilities, so
+  RL on r̂ follows the expert's *less* likely token: RL gap = αH(1−p)ε_π, linear in H, 1/4 of 2αHε_π.
+* `theorem1_tight_instance`: Theorem 1's bound attained to first order in αHε_π.
+* `sampled_ntp_instance`: a tabular model trained by NTP on n expert samples (Theorem 1 at a trained model).
+
+Departure from the paper: its "≲" hides constants; we check the explicit forms derived in
+research/endogenous_reward_bounds.md §2.2 (performance difference: H(H+1)/2·tanh(ε/2); RL: 2αHε).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import stats
+from scipy.special import expit
+
+from theory.soft_rl import (
+    AutomatonDynamics,
+    all_trajectories,
+    endogenous_reward,
+    expected_return,
+    greedy_optimal,
+    log_policy,
+    ntp_count_policy,
+    outcome_reward,
+    random_levels,
+    ranking_disagreement,
+    repeat_level,
+    soft_optimal,
+    softmax_policy,
+    state_distributions,
+    sup_log_ratio,
+)
+
+HORIZONS = tuple(4 * 2**k for k in range(9))  # 4, 8, ..., 1024
+
+
+@dataclass(frozen=True)
+class ExponentFit:
+    """Least-squares slope of log gap on log H with its t confidence interval."""
+
+    slope: float
+    low: float
+    high: float
+
+    def distance_to(self, exponent: float) -> float:
+        """0 if ``exponent`` lies inside the interval, else its distance to the nearer end."""
+        return max(0.0, self.low - exponent, exponent - self.high)
+
+    def describe(self) -> str:
+        return f"{self.slope:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def fit_exponent(horizons, gaps, confidence: float = 0.95) -> ExponentFit:
+    """Fit gap ∝ H^b on a log-log scale; the interval is slope ± t_{n−2} · stderr (scipy linregress)."""
+    gaps = np.asarray(gaps, dtype=np.float64)
+    if (gaps <= 0).any():
+        raise ValueError("fit_exponent: gaps must be positive to take logs")
+    fit = stats.linregress(np.log(horizons), np.log(gaps))
+    half = stats.t.ppf(0.5 + confidence / 2, len(gaps) - 2) * fit.stderr
+    return ExponentFit(fit.slope, fit.slope - half, fit.slope + half)
+
+
+# --- bounds (explicit constants) -------------------------------------------------------------------
+
+def preference_tv_bound(horizon: int, eps: float, alpha: float) -> float:
+    """Theorem 1: TV between BT preferences under r* and r̂ is at most αHε_π/2."""
+    return alpha * horizon * eps / 2
+
+
+def bc_bound_quadratic(horizon: int, eps: float) -> float:
+    """Theorem 2 (BC), performance-difference form for r ∈ [0,1]: H(H+1)/2 · tanh(ε_π/2)."""
+    return horizon * (horizon + 1) / 2 * np.tanh(eps / 2)
+
+
+def bc_bound_three_halves(horizon: int, eps: float) -> float:
+    """KL chain rule + Pinsker for r ∈ [0,1]: |gap| ≤ H·sqrt(H ε_π tanh(ε_π/2)) ≈ H^{3/2} ε_π/√2."""
+    return horizon * np.sqrt(horizon * eps * np.tanh(eps / 2))
+
+
+def rl_bound(horizon: int, eps: float, alpha: float) -> float:
+    """Theorem 2 (RL on r̂), explicit constant: gap ≤ 2αHε_π."""
+    return 2 * alpha * horizon * eps
+
+
+def max_preference_tv(true_returns: np.ndarray, hat_returns: np.ndarray) -> float:
+    """max over response pairs of |σ(r*(τ) − r*(τ')) − σ(r̂(τ) − r̂(τ'))| (TV of two Bernoullis)."""
+    true_pref = expit(true_returns[:, None] - true_returns[None, :])
+    hat_pref = expit(hat_returns[:, None] - hat_returns[None, :])
+    return float(np.abs(true_pref - hat_pref).max())
+
+
+# --- gaps of an imitation instance ------------------------------------------------------------------
+
+@dataclass
+class ImitationInstance:
+    """True reward r*, its soft-optimal expert π^E, a learner's logits f and π̂ = softmax(f/α)."""
+
+    reward: list
+    expert: list
+    logits: list
+    learner: list
+    alpha: float
+    dynamics: object = None
+
+    @property
+    def eps_pi(self) -> float:
+        return sup_log_ratio(self.expert, self.learner)
+
+    def bc_gap(self) -> float:
+        """V^{r*}(π^E) − V^{r*}(π̂): the behaviour-cloning suboptimality."""
+        return self.expert_value() - expected_return(self.learner, self.reward, self.dynamics)
+
+    def rl_gap(self) -> float:
+        """V^{r*}(π^E) − V^{r*}(π^RL), π^RL the unregularised optimum of the endogenous reward r̂(f)."""
+        rl_policy = greedy_optimal(endogenous_reward(self.logits, self.alpha, self.dynamics), self.dynamics)[2]
+        return self.expert_value() - expected_return(rl_policy, self.reward, self.dynamics)
+
+    def expert_value(self) -> float:
+        return expected_return(self.expert, self.reward, self.dynamics)
+
+
+def random_imitation_instance(rng: np.random.Generator, vocab: int, horizon: int, alpha: float,
+                              noise: float) -> ImitationInstance:
+    """Tree instance: r* ~ U[0,1], π^E = soft-optimal, f = α log π^E + U[−noise, noise] + c(s) (c random)."""
+    reward = random_levels(rng, vocab, horizon)
+    expert = soft_optimal(reward, alpha)[2]
+    offsets = [rng.normal(size=(vocab**h, 1)) for h in range(horizon)]  # per-state shift: π̂ must not see it
+    logits = [alpha * np.log(p) + n + c
+              for p, n, c in zip(expert, random_levels(rng, vocab, horizon, -noise, noise), offsets, strict=True)]
+    return ImitationInstance(reward, expert, logits, softmax_policy(logits, alpha), alpha)
+
+
+def any_expert_instance(expert_levels, learner_levels, alpha: float, dynamics) -> ImitationInstance:
+    """r* := α log π^E + α log(1/p_min) ≥ 0 makes any full-support π^E soft-optimal (dossier §5.0)."""
+    log_expert = [np.log(p) for p in expert_levels]
+    shift = -min(float(lp.min()) for lp in log_expert)
+    reward = [alpha * (lp + shift) for lp in log_expert]
+    logits = [alpha * np.log(p) for p in learner_levels]
+    return ImitationInstance(reward, list(expert_levels), logits, list(learner_levels), alpha, dynamics)
+
+
+def tree_preference_tv(inst: ImitationInstance, vocab: int, horizon: int) -> float:
+    """Theorem 1's left-hand side, maximised over all pairs of responses of a tree instance."""
+    paths = all_trajectories(vocab, horizon)
+    hat = outcome_reward(endogenous_reward(inst.logits, inst.alpha), paths)
+    return max_preference_tv(outcome_reward(inst.reward, paths), hat)
+
+
+def theorem1_tight_instance(horizon: int, eps: float, alpha: float) -> ImitationInstance:
+    """Binary tree, r* = 0 (π^E uniform), π̂(0) = e^{−ε}/2 everywhere: ε_π = ε and the pair 00…0 / 11…1
+    has TV → αHε/2 as αHε → 0 (all per-step log-ratio errors align, with opposite signs on the two responses)."""
+    learner = [np.tile([np.exp(-eps) / 2, 1 - np.exp(-eps) / 2], (2**h, 1)) for h in range(horizon)]
+    expert = [np.full((2**h, 2), 0.5) for h in range(horizon)]
+    logits = [alpha * lp for lp in log_policy(learner)]
+    return ImitationInstance([np.zeros((2**h, 2)) for h in range(horizon)], expert, logits, learner, alpha)
+
+
+def sampled_ntp_instance(rng: np.random.Generator, n_demos: int, vocab: int = 3, horizon: int = 4,
+                         alpha: float = 1.0, smoothing: float = 0.5) -> ImitationInstance:
+    """NTP on ``n_demos`` responses sampled from the MaxEnt expert of a random r* ~ U[0,1] (tabular logits).
+
+    The learner is the exact NTP optimum of a logit table with add-λ smoothing (`ntp_count_policy`); its
+    logits are α log π̂, so r̂ is the endogenous reward of the trained model.
+    """
+    reward = random_levels(rng, vocab, horizon)
+    expert = soft_optimal(reward, alpha)[2]
+    leaves = rng.choice(vocab**horizon, size=n_demos, p=state_distributions(expert)[-1])
+    learner = ntp_count_policy(all_trajectories(vocab, horizon)[leaves], vocab, smoothing)
+    return ImitationInstance(reward, expert, [alpha * lp for lp in log_policy(learner)], learner, alpha)
+
+
+def preference_accuracy(inst: ImitationInstance, vocab: int, horizon: int) -> float:
+    """Fraction of response pairs (untied under r*) that Σr̂ orders like Σr* (all V**H responses)."""
+    paths = all_trajectories(vocab, horizon)
+    hat = outcome_reward(endogenous_reward(inst.logits, inst.alpha), paths)
+    return 1.0 - ranking_disagreement(outcome_reward(inst.reward, paths), hat)
+
+
+def random_gap_ratios(rng: np.random.Generator, n_instances: int) -> dict:
+    """Max gap/bound over random V=3, H=5 trees (r* ∈ [0,1]) for the three explicit Theorem-2 bounds."""
+    worst = {"bc/quadratic": -np.inf, "bc/three_halves": -np.inf, "rl/2αHε": -np.inf}
+    for _ in range(n_instances):
+        alpha, noise = float(rng.choice([0.3, 1.0])), float(rng.choice([0.05, 0.2, 1.0]))
+        inst = random_imitation_instance(rng, 3, 5, alpha, noise)
+        bc, eps = inst.bc_gap(), inst.eps_pi
+        worst["bc/quadratic"] = max(worst["bc/quadratic"], bc / bc_bound_quadratic(5, eps))
+        worst["bc/three_halves"] = max(worst["bc/three_halves"], abs(bc) / bc_bound_three_halves(5, eps))
+        worst["rl/2αHε"] = max(worst["rl/2αHε"], inst.rl_gap() / rl_bound(5, eps, alpha))
+    return worst
+
+
+# --- (a) Ross-Bagnell cliff: ε is a per-step 0-1 / TV error ---------------------------------------
+
+CLIFF_VARIANTS = ("uniform", "concentrated", "recoverable")
+
+
+def cliff_instance(horizon: int, eps: float, variant: str = "uniform") -> ImitationInstance:
+    """Two-state cliff automaton (0 = on the expert path, 1 = fell off) with a deterministic expert.
+
+    Token 0 is good (+1 on the path), token 1 bad (0).  ``uniform``: the learner errs with probability ε
+    at every step; ``concentrated``: with probability Hε at step 1 only (same average error ε);
+    ``recoverable``: errors cost one step and return to the path (DAgger / RL-like regime).
+    The learner's logits are log π̂ (α = 1), so `rl_gap` runs RL on the endogenous reward of the learner.
+    """
+    if variant not in CLIFF_VARIANTS:
+        raise ValueError(f"cliff variant must be one of {CLIFF_VARIANTS}, got {variant!r}")
+    if not 0 <= eps <= 1 or (variant == "concentrated" and horizon * eps > 1):
+        raise ValueError(f"cliff error probability out of [0, 1]: eps={eps}, H={horizon}")
+    dynamics = AutomatonDynamics(np.array([[0, 0], [1, 1]]) if variant == "recoverable" else np.array([[0, 1], [1, 1]]))
+    reward = repeat_level([[1.0, 0.0], [0.0, 0.0]], horizon)
+    expert = repeat_level([[1.0, 0.0], [1.0, 0.0]], horizon)
+    step_error = [horizon * eps] + [0.0] * (horizon - 1) if variant == "concentrated" else [eps] * horizon
+    learner = [np.array([[1 - e, e], [1 - e, e]]) for e in step_error]
+    with np.errstate(divide="ignore"):  # a zero-error step has log π̂(bad) = −inf, allowed for logits
+        logits = [np.log(p) for p in learner]
+    return ImitationInstance(reward, expert, logits, learner, 1.0, dynamics)
+
+
+def cliff_gap(horizon: int, eps: float, variant: str = "uniform") -> float:
+    """Exact DP gap V(expert) − V(learner) of `cliff_instance`."""
+    return cliff_instance(horizon, eps, variant).bc_gap()
+
+
+def cliff_gap_closed_form(horizon: int, eps: float, variant: str = "uniform") -> float:
+    """H − Σ_{h=1}^H (1−ε)^h = H − (1−ε)(1−(1−ε)^H)/ε; H²ε (concentrated); Hε (recoverable)."""
+    if variant == "concentrated":
+        return horizon**2 * eps
+    if variant == "recoverable":
+        return horizon * eps
+    # 1 − (1−ε)^H via expm1/log1p: the naive form cancels catastrophically for ε ≲ 1e-5
+    return horizon + (1 - eps) * np.expm1(horizon * np.log1p(-eps)) / eps
+
+
+# --- (b) the paper's sup-norm ε_π: random-walk construction ---------------------------------------
+
+WALK_HIGH_ENTROPY = np.array([0.4, 0.4, 0.2])  # expert at walk position k >= 0; tokens (+, −, 0)
+WALK_LOW_ENTROPY = np.array([0.49, 0.49, 0.02])  # expert at k < 0
+
+
+def walk_instance(horizon: int, alpha: float = 0.3, eps: float = 0.01) -> ImitationInstance:
+    """Automaton state k = #(+) − #(−) ∈ [−H, H].  π̂ moves mass π^E(+)(e^ε − 1) from "−" to "+".
+
+    π^E(+) = π^E(−), so the tilt costs nothing immediately (r* = α log π^E + c is equal on + and −); it
+    only drifts the walk into k ≥ 0 where the expert is more random and r* is lower on average.  The
+    drift's effect on the position grows like √H per unit of time, which gives Θ(H^{3/2}) in total.
+    """
+    positions = np.arange(-horizon, horizon + 1)
+    transition = np.stack([np.minimum(positions + 1, horizon), np.maximum(positions - 1, -horizon), positions], 1)
+    dynamics = AutomatonDynamics(transition + horizon, start=horizon)
+    expert = np.where((positions >= 0)[:, None], WALK_HIGH_ENTROPY, WALK_LOW_ENTROPY)
+    moved = expert[:, 0] * (np.exp(eps) - 1)
+    learner = expert + np.stack([moved, -moved, np.zeros_like(moved)], 1)
+    return any_expert_instance(repeat_level(expert, horizon), repeat_level(learner, horizon), alpha, dynamics)
+
+
+def mode_swap_instance(horizon: int, alpha: float = 1.0, eps: float = 0.01) -> ImitationInstance:
+    """One automaton state, V = 2: π^E = (p, 1−p) with log((1−p)/p) = ε, π̂ = (1−p, p); ε_π = ε.
+
+    π^RL follows π̂'s mode (token 0), the expert's *less* likely token: RL gap = αH(1−p)ε exactly.
+    """
+    p = expit(-eps)
+    return any_expert_instance(repeat_level([[p, 1 - p]], horizon), repeat_level([[1 - p, p]], horizon), alpha,
+                               AutomatonDynamics(np.zeros((1, 2), dtype=np.int64)))
+
+
+@lru_cache(maxsize=2)
+def walk_gaps(horizons: tuple) -> dict:
+    """{H: (BC gap, RL gap, ε_π)} of `walk_instance` (α = 0.3, ε = 0.01); cached, several claims share it."""
+    gaps = {}
+    for horizon in horizons:
+        inst = walk_instance(horizon)
+        gaps[horizon] = (inst.bc_gap(), inst.rl_gap(), inst.eps_pi)
+    return gaps

@@ -1,0 +1,114 @@
+"""Theorem 3 of "Generalist Reward Models" ("iterative improvement is ineffective", paper §3.3) under three readings.
+
+The paper: elicit the endogenous reward r̂ (eq. (11)) from π̂, run RL on r̂ to get π^RL, then elicit again
+from π^RL; the second round brings nothing because π^RL is already optimal for its own reward.  What
+"RL" means decides what is true, so each reading is one step function here:
+
+* `entropy_regularised_step` (same α): the soft-optimal policy of r̂(π̂) is π̂ itself — the fixed point is
+  reached at once, and the *first* round changes nothing either.
+* `kl_regularised_step` (coefficient β, reference = the current policy, as in the paper's PPO experiment):
+  the optimum is the sequence-level sharpening π(τ) ∝ π̂(τ)^κ with κ = 1 + α/β (Rafailov et al. 2024 form).
+  Iterating gives π̂^{κ^k}: every round changes the policy, and the limit is the mode of π̂.
+* `unregularised_step` (the theorem's π^RL = argmax V^{r̂}): the deterministic policy along the
+  sequence-level mode of π̂ (Viterbi path), which is a fixed point of the unregularised step.
+
+Departure from the paper: the paper argues about a single abstract RL oracle; we make the objective
+explicit and measure on exact prefix trees (`theory.soft_rl` layout).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.soft_rl import (
+    check_positive,
+    endogenous_reward,
+    greedy_optimal,
+    kl_regularised_optimal,
+    log_policy,
+    max_abs_diff,
+    soft_optimal,
+    state_distributions,
+)
+
+
+def elicit_reward(policy_levels, alpha: float) -> list[np.ndarray]:
+    """r̂ of eq. (11) with logits f = α log π (any per-state logit offset only adds potential shaping)."""
+    return endogenous_reward([alpha * lp for lp in log_policy(policy_levels)], alpha)
+
+
+def entropy_regularised_step(policy_levels, alpha: float) -> list[np.ndarray]:
+    """argmax_π E_π[Σ r̂] + α·(entropy): soft_optimal(r̂(π), α)."""
+    return soft_optimal(elicit_reward(policy_levels, alpha), alpha)[2]
+
+
+def kl_regularised_step(policy_levels, alpha: float, beta: float) -> list[np.ndarray]:
+    """argmax_π E_π[Σ r̂] − β KL(π ‖ π_current), with r̂ elicited from π_current at temperature α."""
+    return kl_regularised_optimal(elicit_reward(policy_levels, alpha), policy_levels, beta)[2]
+
+
+def unregularised_step(policy_levels, alpha: float) -> list[np.ndarray]:
+    """argmax_π E_π[Σ r̂] (deterministic; ties broken towards the lowest token)."""
+    return greedy_optimal(elicit_reward(policy_levels, alpha))[2]
+
+
+def response_law(policy_levels) -> np.ndarray:
+    """P(τ) for all V**H responses, in the order of `theory.soft_rl.all_trajectories`."""
+    return state_distributions(policy_levels)[-1]
+
+
+def sharpened_law(policy_levels, kappa: float) -> np.ndarray:
+    """Brute-force sequence-level sharpening π(τ)^κ / Σ_τ' π(τ')^κ, computed in log space."""
+    check_positive(kappa, "kappa")
+    with np.errstate(divide="ignore"):
+        log_law = kappa * np.log(response_law(policy_levels))
+    return np.exp(log_law - np.logaddexp.reduce(log_law))
+
+
+def law_entropy(law: np.ndarray) -> float:
+    """Shannon entropy (nats) of a response law; 0·log 0 = 0."""
+    positive = law[law > 0]
+    return float(-(positive * np.log(positive)).sum())
+
+
+def kl_iterations_to_mode(policy_levels, alpha: float, beta: float, threshold: float = 0.99,
+                          max_rounds: int = 200) -> int:
+    """Rounds of `kl_regularised_step` until the mode of π̂ carries ≥ ``threshold`` of the response law.
+
+    Returns ``max_rounds + 1`` when the threshold is not reached (reported, not hidden).
+    """
+    mode = int(np.argmax(response_law(policy_levels)))
+    policy = policy_levels
+    for rounds in range(1, max_rounds + 1):
+        policy = kl_regularised_step(policy, alpha, beta)
+        if response_law(policy)[mode] >= threshold:
+            return rounds
+    return max_rounds + 1
+
+
+def fixed_point_report(policy_levels, alpha: float) -> dict[str, float]:
+    """Entropy-regularised and unregularised readings on one policy: how far each is from a fixed point."""
+    soft = entropy_regularised_step(policy_levels, alpha)
+    greedy = unregularised_step(policy_levels, alpha)
+    return {
+        "entropy: max |pi_RL - pi|": max_abs_diff(soft, policy_levels),
+        "entropy: max |r_hat(pi_RL) - r_hat(pi)|": max_abs_diff(elicit_reward(soft, alpha),
+                                                                elicit_reward(policy_levels, alpha)),
+        "greedy: response differs from the mode": float(np.argmax(response_law(greedy))
+                                                        != np.argmax(response_law(policy_levels))),
+        "greedy: max policy change in round 2": max_abs_diff(unregularised_step(greedy, alpha), greedy),
+    }
+
+
+def kl_sharpening_report(policy_levels, alpha: float, beta: float) -> dict[str, float]:
+    """KL reading on one policy: distance to π̂^κ/Z, change in round 2, sharpening, rounds to the mode."""
+    law = response_law(policy_levels)
+    first = kl_regularised_step(policy_levels, alpha, beta)
+    first_law, second_law = response_law(first), response_law(kl_regularised_step(first, alpha, beta))
+    return {
+        "max |law - pi^kappa/Z|": float(np.abs(first_law - sharpened_law(policy_levels, 1 + alpha / beta)).max()),
+        "TV(round 2, round 1)": 0.5 * float(np.abs(second_law - first_law).sum()),
+        "mode probability after round 1": float(first_law[np.argmax(law)]),
+        "entropy after / before round 1": law_entropy(first_law) / law_entropy(law),
+        "rounds to mode >= 0.99": float(kl_iterations_to_mode(policy_levels, alpha, beta)),
+    }
