@@ -7,6 +7,8 @@ Rows (each the median of ``--repeats`` timed repetitions after a warm-up):
   attention ignored) next to the same process's dense float32 matmul FLOP rate (ratio = utilisation).
 * ``rollout``: generating a full response for a batch of prompts with and without the key-value cache
   (tokens/s and the cached/uncached speed-up ratio).
+* ``rl_iteration``: seconds per GRPO iteration (default RLConfig: 32 prompts × 8 samples, rollout +
+  teacher-forced log-probs of the policy and the reference + one update).
 
 Results go to stdout as a table and to ``--out`` as JSON.  Ratios, not absolute times, are what carry
 over between machines: the machines are shared and noisy.
@@ -15,6 +17,7 @@ over between machines: the machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import time
@@ -22,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-from toy.config import GPTConfig
+from toy import policy_gradient
+from toy.config import GPTConfig, RLConfig
 from toy.models import build_model
 from toy.parity import ParityLayout, sample_batch
 from toy.sampling import generate
@@ -90,6 +94,17 @@ def bench_rollout(d: int, model_cfg: GPTConfig, prompts: int, repeats: int) -> d
             "uncached_tokens_per_s": tokens / uncached, "cache_speedup": uncached / cached}
 
 
+def bench_rl_iteration(d: int, model_cfg: GPTConfig, repeats: int) -> dict:
+    layout = ParityLayout(d)
+    torch.manual_seed(0)
+    model = build_model(model_cfg, layout)
+    reference = copy.deepcopy(model).requires_grad_(False)
+    cfg = RLConfig(iterations=10**6)
+    iterations = policy_gradient.iterate(model, reference, layout, cfg, torch.Generator().manual_seed(0))
+    seconds = median_seconds(lambda: next(iterations), repeats)
+    return {"d": d, "rollouts": cfg.prompts * cfg.group_size, "seconds_per_iteration": seconds}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m toy.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--d", type=int, nargs="+", default=[16], help="parity sizes")
@@ -108,6 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
     for row in train_rows:
         row["flops_utilisation"] = row["model_flops_per_s"] / peak
     rollout_rows = [bench_rollout(d, model_cfg, args.prompts, args.repeats) for d in args.d]
+    rl_rows = [bench_rl_iteration(d, model_cfg, args.repeats) for d in args.d]
 
     print(f"threads={args.threads}  dense matmul (512x512, float32): {peak / 1e9:.2f} GFLOP/s")
     print(f"{'d':>3} {'params':>8} {'ms/step':>8} {'resp tok/s':>11} {'all tok/s':>10} {'GFLOP/s':>8} {'util':>6}")
@@ -118,7 +134,11 @@ def main(argv: list[str] | None = None) -> dict:
     for r in rollout_rows:
         print(f"{r['d']:>3} {r['cached_tokens_per_s']:>25.0f} {r['uncached_tokens_per_s']:>11.0f} "
               f"{r['cache_speedup']:>8.2f}x")
-    result = {"threads": args.threads, "matmul_flops_per_s": peak, "training": train_rows, "rollout": rollout_rows}
+    print(f"{'d':>3} {'GRPO s/iteration':>17} {'rollouts':>9}")
+    for r in rl_rows:
+        print(f"{r['d']:>3} {r['seconds_per_iteration']:>17.3f} {r['rollouts']:>9}")
+    result = {"threads": args.threads, "matmul_flops_per_s": peak, "training": train_rows, "rollout": rollout_rows,
+              "rl_iteration": rl_rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     return result
