@@ -14,7 +14,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 
-def _require(ok: bool, name: str, allowed: str, value: Any) -> None:
+def require(ok: bool, name: str, allowed: str, value: Any) -> None:
     if not ok:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
@@ -29,9 +29,9 @@ class TaskConfig:
     """the long response emits every leap-th prefix parity (always ending with the answer); 1 = full chain"""
 
     def __post_init__(self) -> None:
-        _require(self.d >= 1, "task.d", ">= 1", self.d)
-        _require(0.0 <= self.p_cot <= 1.0, "task.p_cot", "in [0, 1]", self.p_cot)
-        _require(1 <= self.leap <= self.d, "task.leap", f"in [1, task.d={self.d}]", self.leap)
+        require(self.d >= 1, "task.d", ">= 1", self.d)
+        require(0.0 <= self.p_cot <= 1.0, "task.p_cot", "in [0, 1]", self.p_cot)
+        require(1 <= self.leap <= self.d, "task.leap", f"in [1, task.d={self.d}]", self.leap)
 
 
 @dataclass
@@ -48,12 +48,12 @@ class GPTConfig:
     """hidden width of the MLP as a multiple of width"""
 
     def __post_init__(self) -> None:
-        _require(self.name == "gpt", "model.name", "'gpt' for this schema (use model=linear)", self.name)
-        _require(self.layers >= 1, "model.layers", ">= 1", self.layers)
-        _require(self.heads >= 1, "model.heads", ">= 1", self.heads)
-        _require(self.width >= 1 and self.width % self.heads == 0, "model.width",
+        require(self.name == "gpt", "model.name", "'gpt' for this schema (use model=linear)", self.name)
+        require(self.layers >= 1, "model.layers", ">= 1", self.layers)
+        require(self.heads >= 1, "model.heads", ">= 1", self.heads)
+        require(self.width >= 1 and self.width % self.heads == 0, "model.width",
                  f"a positive multiple of model.heads={self.heads}", self.width)
-        _require(self.mlp_ratio >= 1, "model.mlp_ratio", ">= 1", self.mlp_ratio)
+        require(self.mlp_ratio >= 1, "model.mlp_ratio", ">= 1", self.mlp_ratio)
 
 
 @dataclass
@@ -62,7 +62,7 @@ class LinearConfig:
     """model family: the autoregressive linear model of research/parity_cot_rl.md §2 (no size knobs)"""
 
     def __post_init__(self) -> None:
-        _require(self.name == "linear", "model.name", "'linear' for this schema (use model=gpt)", self.name)
+        require(self.name == "linear", "model.name", "'linear' for this schema (use model=gpt)", self.name)
 
 
 MODEL_SCHEMAS = {"gpt": GPTConfig, "linear": LinearConfig}
@@ -92,16 +92,16 @@ class OptimConfig:
     """global gradient-norm clip (0 disables)"""
 
     def __post_init__(self) -> None:
-        _require(self.steps >= 1, "train.steps", ">= 1", self.steps)
-        _require(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
-        _require(self.lr > 0, "train.lr", "> 0", self.lr)
-        _require(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
-        _require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "train.beta1/beta2", "in [0, 1)",
+        require(self.steps >= 1, "train.steps", ">= 1", self.steps)
+        require(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
+        require(self.lr > 0, "train.lr", "> 0", self.lr)
+        require(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
+        require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "train.beta1/beta2", "in [0, 1)",
                  (self.beta1, self.beta2))
-        _require(self.warmup_steps >= 0, "train.warmup_steps", ">= 0", self.warmup_steps)
-        _require(self.schedule in ("constant", "cosine"), "train.schedule", "'constant' or 'cosine'", self.schedule)
-        _require(0 <= self.min_lr_ratio <= 1, "train.min_lr_ratio", "in [0, 1]", self.min_lr_ratio)
-        _require(self.grad_clip >= 0, "train.grad_clip", ">= 0", self.grad_clip)
+        require(self.warmup_steps >= 0, "train.warmup_steps", ">= 0", self.warmup_steps)
+        require(self.schedule in ("constant", "cosine"), "train.schedule", "'constant' or 'cosine'", self.schedule)
+        require(0 <= self.min_lr_ratio <= 1, "train.min_lr_ratio", "in [0, 1]", self.min_lr_ratio)
+        require(self.grad_clip >= 0, "train.grad_clip", ">= 0", self.grad_clip)
 
 
 @dataclass
@@ -116,9 +116,9 @@ class EvalConfig:
     """seed of the held-out set and of evaluation sampling (fixed across runs so runs are comparable)"""
 
     def __post_init__(self) -> None:
-        _require(self.prompts >= 1, "eval.prompts", ">= 1", self.prompts)
-        _require(self.temperature > 0, "eval.temperature", "> 0", self.temperature)
-        _require(self.every >= 1, "eval.every", ">= 1", self.every)
+        require(self.prompts >= 1, "eval.prompts", ">= 1", self.prompts)
+        require(self.temperature > 0, "eval.temperature", "> 0", self.temperature)
+        require(self.every >= 1, "eval.every", ">= 1", self.every)
 
 
 @dataclass
@@ -143,12 +143,12 @@ class TrainRunConfig:
     """if summary.json already exists in the output directory, return it instead of re-running"""
 
     def __post_init__(self) -> None:
-        _require(self.threads >= 1, "threads", ">= 1", self.threads)
-        _require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
-        _require(isinstance(self.model, tuple(MODEL_SCHEMAS.values())), "model",
+        require(self.threads >= 1, "threads", ">= 1", self.threads)
+        require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
+        require(isinstance(self.model, tuple(MODEL_SCHEMAS.values())), "model",
                  f"one of the model schemas {sorted(MODEL_SCHEMAS)}", self.model)
         if isinstance(self.model, LinearConfig):
-            _require(self.task.leap == 1, "task.leap", "1 for model=linear (its features only carry one chain step)",
+            require(self.task.leap == 1, "task.leap", "1 for model=linear (its features only carry one chain step)",
                      self.task.leap)
 
 
@@ -191,20 +191,20 @@ class RLConfig:
     """STaR: AdamW learning rate of the fine-tuning"""
 
     def __post_init__(self) -> None:
-        _require(self.algo in ("grpo", "reinforce", "star"), "rl.algo", "'grpo', 'reinforce' or 'star'", self.algo)
+        require(self.algo in ("grpo", "reinforce", "star"), "rl.algo", "'grpo', 'reinforce' or 'star'", self.algo)
         for name in ("iterations", "prompts", "epochs", "star_samples", "star_steps", "star_batch_size"):
-            _require(getattr(self, name) >= 1, f"rl.{name}", ">= 1", getattr(self, name))
-        _require(self.group_size >= 2, "rl.group_size", ">= 2 (advantages are relative to the group)",
+            require(getattr(self, name) >= 1, f"rl.{name}", ">= 1", getattr(self, name))
+        require(self.group_size >= 2, "rl.group_size", ">= 2 (advantages are relative to the group)",
                  self.group_size)
-        _require(self.temperature > 0, "rl.temperature", "> 0", self.temperature)
-        _require(self.lr > 0 and self.star_lr > 0, "rl.lr / rl.star_lr", "> 0", (self.lr, self.star_lr))
-        _require(self.loss_norm in ("sequence_sum", "sequence_mean", "token"), "rl.loss_norm",
+        require(self.temperature > 0, "rl.temperature", "> 0", self.temperature)
+        require(self.lr > 0 and self.star_lr > 0, "rl.lr / rl.star_lr", "> 0", (self.lr, self.star_lr))
+        require(self.loss_norm in ("sequence_sum", "sequence_mean", "token"), "rl.loss_norm",
                  "'sequence_sum', 'sequence_mean' or 'token'", self.loss_norm)
-        _require(self.kl_beta >= 0, "rl.kl_beta", ">= 0", self.kl_beta)
-        _require(0 < self.clip_eps < 1, "rl.clip_eps", "in (0, 1)", self.clip_eps)
-        _require(self.baseline in ("leave_one_out", "running_mean"), "rl.baseline",
+        require(self.kl_beta >= 0, "rl.kl_beta", ">= 0", self.kl_beta)
+        require(0 < self.clip_eps < 1, "rl.clip_eps", "in (0, 1)", self.clip_eps)
+        require(self.baseline in ("leave_one_out", "running_mean"), "rl.baseline",
                  "'leave_one_out' or 'running_mean'", self.baseline)
-        _require(0 <= self.baseline_momentum < 1, "rl.baseline_momentum", "in [0, 1)", self.baseline_momentum)
+        require(0 <= self.baseline_momentum < 1, "rl.baseline_momentum", "in [0, 1)", self.baseline_momentum)
 
 
 @dataclass
@@ -223,7 +223,7 @@ class PostTrainRunConfig:
     """if summary.json already exists in the output directory, return it instead of re-running"""
 
     def __post_init__(self) -> None:
-        _require(self.threads >= 1, "threads", ">= 1", self.threads)
+        require(self.threads >= 1, "threads", ">= 1", self.threads)
 
 
 def register_configs() -> None:

@@ -33,6 +33,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files owner-only; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -85,6 +86,21 @@ def read_summary(run_dir: Path) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: corrupted summary.json ({exc})") from exc
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The records of a metrics.jsonl file; a line that is not a JSON object is an error naming file and line."""
+    records = []
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: corrupted metrics.jsonl line ({exc})") from exc
+            if not isinstance(record, dict):
+                raise ValueError(f"{path}:{number}: corrupted metrics.jsonl line (not a JSON object)")
+            records.append(record)
+    return records
 
 
 def environment() -> dict:

@@ -1,0 +1,119 @@
+"""What every paper figure shares: style, mean ± standard-error bands over seeds, byte-stable PDF + PNG
+output, and loading a sweep's stored tables (DESIGN.md "A figure is a function of stored tables only").
+
+Where things are:  the tables of experiment E at size P are ``results/sweeps/E/P/{results,steps}.parquet``
+(written by sweeps/collect.py when ``python -m sweeps.pipeline -m experiment=sweep_E[_quick]`` ends);
+figures go to ``results/figures/P/<figure>.{pdf,png}``.
+
+A figure module defines ``EXPERIMENT`` (the sweep it reads) and ``plot(runs, steps) -> Figure``, a pure
+function of the two tables, so tests can feed it a small synthetic table.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from types import ModuleType
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window (and the same pixels on every machine)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sweeps.collect import RESULTS, STEPS  # noqa: E402
+from toy.runio import atomic_write_bytes  # noqa: E402
+
+RESULTS_ROOT = Path("results/sweeps")
+FIGURES_ROOT = Path("results/figures")
+DPI = 200
+# No timestamps or version strings in the files, so re-building a figure gives the same bytes.
+PDF_METADATA = {"Software": None, "CreationDate": None}
+PNG_METADATA = {"Software": None}
+STYLE = {
+    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 6.5,
+    "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.2, "lines.markersize": 3.5,
+    "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
+    "pdf.fonttype": 42,  # TrueType in the PDF: editable text
+}
+plt.rcParams.update(STYLE)
+BAND_NOTE = "lines: mean over seeds; bands: ± 1 standard error; n = seeds per point"
+
+
+class MissingTable(FileNotFoundError):
+    """A figure's input table does not exist yet; the message says which sweep makes it."""
+
+
+def sweep_command(experiment: str, profile: str) -> str:
+    """The command that makes the tables of ``experiment`` at size ``profile``."""
+    suffix = "_quick" if profile == "quick" else ""
+    return f"python -m sweeps.pipeline -m experiment=sweep_{experiment}{suffix} hydra/launcher=local"
+
+
+def load_tables(experiment: str, profile: str, results_root: Path = RESULTS_ROOT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The (runs, steps) tables of a collected sweep."""
+    sweep_dir = Path(results_root) / experiment / profile
+    for table in (RESULTS, STEPS):
+        if not (sweep_dir / table).exists():
+            raise MissingTable(f"{sweep_dir / table} is missing: make it with `{sweep_command(experiment, profile)}` "
+                               f"(the tables are collected when the sweep ends; for a sweep that stopped early, "
+                               f"`python -m sweeps.collect {sweep_dir}`)")
+    return pd.read_parquet(sweep_dir / RESULTS), pd.read_parquet(sweep_dir / STEPS)
+
+
+def mean_se(table: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
+    """Per group of ``by``: mean, standard error (sd / √n; 0 when n = 1) and n of ``value`` over seeds."""
+    stats = table.dropna(subset=[value]).groupby(by, sort=True)[value].agg(mean="mean", sd="std", n="count")
+    stats["se"] = (stats["sd"] / np.sqrt(stats["n"])).fillna(0.0)
+    return stats.drop(columns="sd").reset_index()
+
+
+def seeds_label(n: pd.Series) -> str:
+    return f"n={n.min()}" if n.min() == n.max() else f"n={n.min()}–{n.max()}"
+
+
+def band(ax, stats: pd.DataFrame, x: str, label: str, **line_style) -> str:
+    """The mean as a line with markers and mean ± SE as a band; the legend entry states n. Returns its colour."""
+    (line,) = ax.plot(stats[x], stats["mean"], marker="o", label=f"{label} ({seeds_label(stats['n'])})", **line_style)
+    ax.fill_between(stats[x], stats["mean"] - stats["se"], stats["mean"] + stats["se"], color=line.get_color(),
+                    alpha=0.2, linewidth=0)
+    return line.get_color()
+
+
+def finish(fig: Figure, note: str = "") -> Figure:
+    """Lay the panels out and put the caption line (what lines and bands mean, n) under them."""
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.text(0.01, 0.005, f"{BAND_NOTE}; {note}" if note else BAND_NOTE, fontsize=6, va="bottom")
+    return fig
+
+
+def value_label(values: pd.Series) -> str:
+    """'8' or '8, 12' for a caption: the distinct values of a config column."""
+    return ", ".join(f"{v:g}" for v in sorted(values.dropna().unique()))
+
+
+def save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
+    """Write ``name``.pdf and ``name``.png (fixed dpi, no metadata that changes between runs) atomically."""
+    paths = []
+    for suffix, metadata in (("pdf", PDF_METADATA), ("png", PNG_METADATA)):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=suffix, dpi=DPI, metadata=metadata, bbox_inches="tight")
+        path = Path(out_dir) / f"{name}.{suffix}"
+        atomic_write_bytes(path, buffer.getvalue())
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def build(module: ModuleType, profile: str, results_root: Path = RESULTS_ROOT,
+          figures_root: Path = FIGURES_ROOT) -> list[Path]:
+    """Load a figure module's sweep tables, plot, and save into figures_root/profile/."""
+    runs, steps = load_tables(module.EXPERIMENT, profile, results_root)
+    fig = module.plot(runs, steps)
+    return save(fig, Path(figures_root) / profile, figure_name(module))
+
+
+def figure_name(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[-1]

@@ -1,0 +1,97 @@
+"""Typed config of one pipeline job (``python -m sweeps.pipeline``): NTP pre-training, then optional RL.
+
+The schema reuses the dataclasses of toy/config.py (task, model, optimiser, evaluation, RL) so that a
+pipeline job and a stand-alone ``toy.train`` / ``toy.post_train`` run mean the same thing by the same
+field name.  The one addition is ``rl.algo = 'none'``: the job stops after NTP (used by the threshold
+figure, where RL is not part of the question).  Values are checked in ``__post_init__`` when the
+composed config is turned into these dataclasses, with an error naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from toy.config import (
+    EvalConfig,
+    OptimConfig,
+    RLConfig,
+    TaskConfig,
+    TrainRunConfig,
+    register_configs,
+    require,
+)
+
+PROFILES = ("quick", "paper")
+RL_ALGOS = ("grpo", "reinforce", "star")
+
+
+@dataclass
+class PipelineRLConfig(RLConfig):
+    """RLConfig whose ``algo`` may also be 'none' (no RL stage); the other fields keep RLConfig's docs."""
+
+    def __post_init__(self) -> None:
+        require(self.algo in ("none", *RL_ALGOS), "rl.algo", f"'none' or one of {RL_ALGOS}", self.algo)
+        if self.algo != "none":
+            super().__post_init__()
+
+
+@dataclass
+class PipelineConfig:
+    name: str = "adhoc"
+    """experiment name; a sweep writes to results/sweeps/<name>/<profile>/ (figures read from there)"""
+    profile: str = "quick"
+    """size of the experiment: 'quick' (minutes on a 2-core laptop) or 'paper' (the figure's full size)"""
+    task: TaskConfig = field(default_factory=TaskConfig)
+    """the parity mixture"""
+    model: Any = MISSING
+    """model family and size (chosen with recipe=gpt | recipe=linear, which also sets the NTP optimiser)"""
+    train: OptimConfig = field(default_factory=OptimConfig)
+    """optimisation of the next-token-prediction stage"""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """held-out evaluation of the NTP stage (every: in steps)"""
+    rl: PipelineRLConfig = field(default_factory=PipelineRLConfig)
+    """the RL stage after NTP (rl=grpo | reinforce | star | none); algo 'none' skips it"""
+    rl_eval: EvalConfig = field(default_factory=lambda: EvalConfig(every=5))
+    """held-out evaluation of the RL stage (every: in iterations / STaR rounds)"""
+    seed: int = 0
+    """seed of both stages (model init, data stream, rollouts)"""
+    threads: int = 1
+    """torch intra-op threads of the job (parallelism comes from the launcher's n_jobs, never from threads)"""
+    log_every: int = 50
+    """log the NTP training loss every this many steps"""
+
+    def __post_init__(self) -> None:
+        require(bool(self.name) and "/" not in self.name, "name", "a non-empty name without '/'", self.name)
+        require(self.profile in PROFILES, "profile", f"one of {PROFILES}", self.profile)
+        require(self.threads >= 1, "threads", ">= 1", self.threads)
+        require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
+        # The model-specific checks (schema, leap vs model) live in TrainRunConfig: run them here too, so a
+        # bad job fails when the sweep starts rather than at its NTP stage.
+        self.ntp_run_config()
+
+    def ntp_run_config(self) -> TrainRunConfig:
+        """The stand-alone NTP run this job's first stage is."""
+        return TrainRunConfig(task=self.task, model=self.model, train=self.train, eval=self.eval, seed=self.seed,
+                              threads=self.threads, log_every=self.log_every)
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{'task': {'d': 8}} -> {'task.d': 8}: config and metric columns of the results table."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def register_pipeline_configs() -> None:
+    """Store the pipeline schema (and toy's model schemas, which the ``model`` group is made of)."""
+    register_configs()
+    ConfigStore.instance().store(name="pipeline_schema", node=PipelineConfig)
+

@@ -1,0 +1,106 @@
+"""Figures: each figure function draws the stored numbers it is given (checked on a synthetic table), writes
+PDF + PNG byte-identically on a re-build, and a missing table names the sweep command that makes it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from figures import fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star
+from figures.__main__ import FIGURES, main
+from figures.common import MissingTable, build, load_tables, mean_se, save
+from sweeps.collect import RESULTS, STEPS, write_parquet
+
+SEEDS = (0, 1, 2)
+
+
+def synthetic_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small sweep covering every figure: 2 d x 2 p_cot x 2 models x 2 algorithms x 3 seeds."""
+    rows, steps = [], []
+    for d in (8, 12):
+        for p_cot in (0.1, 0.4):
+            for model in ("gpt", "linear"):
+                for algo in ("grpo", "star"):
+                    for seed in SEEDS:
+                        job = f"{d}-{p_cot}-{model}-{algo}-{seed}"
+                        long = p_cot + 0.01 * seed
+                        rows.append({"job": job, "task.d": d, "task.p_cot": p_cot, "model.name": model,
+                                     "train.steps": 100, "seed": seed, "rl.algo": algo,
+                                     "ntp.greedy/accuracy": 0.5 + 0.1 * seed, "ntp.sampled/long_fraction": long,
+                                     "rl.final.greedy/accuracy": 0.9 + 0.01 * seed})
+                        for step in range(4):
+                            steps += [(job, "rl", step, "greedy/accuracy", 0.5 + 0.1 * step),
+                                      (job, "rl", step, "sampled/mean_length", 1 + step),
+                                      (job, "rl", step, "star/kept_long_fraction", 2 * long / (1 + long))]
+    return pd.DataFrame(rows), pd.DataFrame(steps, columns=["job", "stage", "step", "metric", "value"])
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return synthetic_tables()
+
+
+def test_mean_se_is_mean_and_standard_error_over_seeds():
+    table = pd.DataFrame({"x": [1, 1, 2], "v": [0.5, 0.7, 0.3]})
+    stats = mean_se(table, ["x"], "v")
+    assert np.allclose(stats["mean"], [0.6, 0.3]) and np.allclose(stats["se"], [0.1, 0.0])
+    assert list(stats["n"]) == [2, 1]
+
+
+@pytest.mark.parametrize("module", FIGURES, ids=lambda m: m.__name__)
+def test_every_figure_writes_pdf_and_png_byte_identically(module, tables, tmp_path):
+    first = save(module.plot(*tables), tmp_path / "a", "fig")
+    second = save(module.plot(*tables), tmp_path / "b", "fig")
+    assert [p.suffix for p in first] == [".pdf", ".png"]
+    assert first[0].read_bytes().startswith(b"%PDF") and first[1].read_bytes().startswith(b"\x89PNG")
+    for one, two in zip(first, second, strict=True):
+        assert one.read_bytes() == two.read_bytes(), f"{one.name} differs between two builds"
+
+
+def test_fig1_draws_ntp_and_rl_means_with_n_in_the_legend(tables):
+    ax = fig1_ntp_vs_rl.plot(*tables).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # NTP: one row per (d, p_cot, model, seed) -> mean over seeds 0.5 + 0.1 * mean(seed) = 0.6, n = 12 rows per d
+    assert np.allclose(lines["NTP (n=12)"].get_ydata(), [0.6, 0.6])
+    assert np.allclose(lines["NTP + GRPO (n=12)"].get_ydata(), [0.91, 0.91])
+    assert list(lines["NTP + GRPO (n=12)"].get_xdata()) == [8, 12]
+
+
+def test_fig2_theory_curves_and_measured_points(tables):
+    acc_ax, long_ax = fig2_threshold.plot(*tables).axes
+    theory = next(line for line in acc_ax.get_lines() if line.get_label().startswith("theory"))
+    p, greedy = np.asarray(theory.get_xdata()), np.asarray(theory.get_ydata())
+    assert np.all(greedy[p < 1 / 3] == 0.5) and np.all(greedy[p > 1 / 3] == 1.0)
+    posterior = next(line for line in long_ax.get_lines() if line.get_label().startswith("2p/(1+p)"))
+    assert np.allclose(posterior.get_ydata(), 2 * posterior.get_xdata() / (1 + posterior.get_xdata()))
+    measured = next(line for line in long_ax.get_lines() if line.get_label() == "gpt (n=12)")
+    assert np.allclose(measured.get_ydata(), [0.11, 0.41])
+
+
+def test_fig3_has_one_column_per_algorithm(tables):
+    fig = fig3_rl_curves.plot(*tables)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["GRPO", "STAR"]
+    accuracy = next(line for line in fig.axes[0].get_lines() if line.get_label().startswith("p_cot = 0.1"))
+    assert np.allclose(accuracy.get_ydata(), [0.5, 0.6, 0.7, 0.8])
+
+
+def test_fig4_recursion_doubles_the_odds():
+    p = fig4_star.recursion(0.1, 4)
+    odds = p / (1 - p)
+    assert np.allclose(odds, (1 / 9) * 2.0 ** np.arange(1, 5))
+
+
+def test_missing_table_names_the_sweep_command_and_other_figures_still_build(tables, tmp_path, capsys):
+    with pytest.raises(MissingTable, match=r"python -m sweeps\.pipeline -m experiment=sweep_fig4_star_quick"):
+        load_tables("fig4_star", "quick", tmp_path)
+    sweep_dir = tmp_path / "sweeps" / "fig1_ntp_vs_rl" / "paper"
+    write_parquet(tables[0], sweep_dir / RESULTS)
+    write_parquet(tables[1], sweep_dir / STEPS)
+    status = main(["--profile", "paper", "--results-root", str(tmp_path / "sweeps"),
+                   "--figures-root", str(tmp_path / "figures")])
+    err = capsys.readouterr().err
+    assert status == 1 and "3 figure(s) not built: fig2_threshold, fig3_rl_curves, fig4_star" in err
+    assert "experiment=sweep_fig2_threshold hydra/launcher=local" in err  # the paper size has no suffix
+    assert sorted(p.name for p in (tmp_path / "figures" / "paper").iterdir()) == ["fig1_ntp_vs_rl.pdf",
+                                                                                   "fig1_ntp_vs_rl.png"]
+    assert build(fig1_ntp_vs_rl, "paper", tmp_path / "sweeps", tmp_path / "again")[1].read_bytes() == (
+        tmp_path / "figures" / "paper" / "fig1_ntp_vs_rl.png").read_bytes()
