@@ -1,0 +1,45 @@
+"""sweeps.reproduce: the step list, the key-number table and report.md, on a hand-made results tree."""
+
+import pandas as pd
+import pytest
+
+from sweeps.reproduce import SWEEPS, ReproduceConfig, commands, key_numbers, write_report
+
+
+def test_commands_cover_every_sweep_then_the_ledger_then_the_figures():
+    steps = commands(ReproduceConfig(profile="quick", jobs=2, results="R"))
+    names = [name for name, _ in steps]
+    assert names == [*SWEEPS["quick"], "claims", "figures"]
+    fig1 = dict(steps)["sweep_fig1_ntp_vs_rl_quick"]
+    assert "hydra.launcher.n_jobs=2" in fig1 and "hydra.sweep.dir=R/sweeps/${name}/${profile}" in fig1
+    assert dict(steps)["claims"][-3:] == ["quick", "--out", "R/claims"]
+    assert "full" in dict(commands(ReproduceConfig(profile="paper")))["claims"]
+
+
+def test_bad_profile_names_the_field():
+    with pytest.raises(ValueError, match="profile"):
+        ReproduceConfig(profile="fast")
+
+
+def test_key_numbers_group_by_the_varying_config_and_average_over_seeds(tmp_path):
+    runs = pd.DataFrame({"task.d": [8, 8, 12], "task.p_cot": [0.2] * 3, "seed": [0, 1, 0],
+                         "ntp.greedy/accuracy": [0.5, 0.6, 0.4], "rl.final.greedy/accuracy": [1.0, 0.8, 0.9]})
+    path = tmp_path / "results.parquet"
+    runs.to_parquet(path)
+    table = key_numbers(path).splitlines()
+    assert table[0] == "| task.d | n | ntp.greedy/accuracy | rl.final.greedy/accuracy |"
+    assert table[2] == "| 8 | 2 | 0.550 ± 0.071 | 0.900 ± 0.141 |"
+    assert table[3] == "| 12 | 1 | 0.400 ± 0.000 | 0.900 ± 0.000 |"
+
+
+def test_report_lists_commands_figures_claims_and_missing_tables(tmp_path):
+    cfg = ReproduceConfig(profile="quick", results=str(tmp_path))
+    (tmp_path / "figures" / "quick").mkdir(parents=True)
+    (tmp_path / "figures" / "quick" / "fig2_threshold.png").write_bytes(b"png")
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "claims.md").write_text("# Claims ledger\n| `avg.x` | seed | **fails** |\n")
+    ran = [{"name": "claims", "argv": ["py", "-m", "theory.verify", "--out", "R"], "returncode": 0, "seconds": 3.0}]
+    text = write_report(cfg, ran).read_text()
+    assert "python -m theory.verify --out R" in text
+    assert "![fig2_threshold](../../figures/quick/fig2_threshold.png)" in text
+    assert "**fails**" in text and "missing:" in text and '"torch"' in text
