@@ -29,7 +29,8 @@ TRUE_STATEMENTS = {
 
 @pytest.fixture(scope="module")
 def ledger():
-    return {cid: evaluate(spec, "quick") for cid, spec in REGISTRY.items() if cid.startswith("avg.")}
+    # Only this module's claims: other modules (e.g. avg.learned.*) may register into the same registry.
+    return {cid: evaluate(spec, "quick") for cid, spec in REGISTRY.items() if spec.run.__module__ == avg.__name__}
 
 
 def test_every_avg_claim_is_pinned_here(ledger):
