@@ -28,7 +28,7 @@ import toy.post_train
 import toy.train
 from sweeps.config import PipelineConfig, flatten, register_pipeline_configs
 from toy.config import PostTrainRunConfig
-from toy.runio import SUMMARY, atomic_write_json, environment, read_summary
+from toy.runio import SUMMARY, atomic_write_json, environment, read_summary, run_hydra_job
 
 NTP_DIR, RL_DIR = "ntp", "rl"
 # Reusing a finished stage is safe when only these differ: threads do not change what is computed, and
@@ -87,11 +87,7 @@ register_pipeline_configs()
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="pipeline")
 def main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
-    typed: PipelineConfig = OmegaConf.to_object(cfg)
-    job_dir = Path(HydraConfig.get().runtime.output_dir)
-    summary = run(typed, job_dir)
+    typed, job_dir, summary = run_hydra_job(cfg, run)
     line = f"[{job_dir}] NTP greedy acc {summary['ntp']['greedy/accuracy']:.3f}"
     if summary["rl"]:
         line += f" | {typed.rl.algo}: greedy acc {summary['rl']['final']['greedy/accuracy']:.3f}"

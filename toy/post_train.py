@@ -37,6 +37,7 @@ from toy.runio import (
     environment,
     finite_or_raise,
     read_summary,
+    run_hydra_job,
 )
 
 
@@ -90,11 +91,7 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="post_train")
 def main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
-    typed: PostTrainRunConfig = OmegaConf.to_object(cfg)
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
-    summary = run(typed, out_dir)
+    typed, out_dir, summary = run_hydra_job(cfg, run)
     start, final = summary["start"], summary["final"]
     print(f"[{out_dir}] {typed.rl.algo}: greedy acc {start['greedy/accuracy']:.3f} -> {final['greedy/accuracy']:.3f}"
           f" | sampled length {start['sampled/mean_length']:.1f} -> {final['sampled/mean_length']:.1f}"

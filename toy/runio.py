@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,17 @@ def read_metrics(path: Path) -> list[dict]:
                 raise ValueError(f"{path}:{number}: corrupted metrics.jsonl line (not a JSON object)")
             records.append(record)
     return records
+
+
+def run_hydra_job(cfg, run: Callable[[Any, Path], dict]) -> tuple[Any, Path, dict]:
+    """Body of every ``@hydra.main`` entry point: validate the composed config into its dataclasses (errors name
+    the field), then ``run(typed_config, Hydra's output dir)``; returns (typed config, output dir, summary)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    typed = OmegaConf.to_object(cfg)
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    return typed, out_dir, run(typed, out_dir)
 
 
 def environment() -> dict:

@@ -42,6 +42,7 @@ from toy.runio import (
     environment,
     finite_or_raise,
     read_summary,
+    run_hydra_job,
 )
 from toy.sampling import response_log_softmax, to_response_index
 
@@ -134,11 +135,7 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
-    typed: TrainRunConfig = OmegaConf.to_object(cfg)
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
-    summary = run(typed, out_dir)
+    typed, out_dir, summary = run_hydra_job(cfg, run)
     final = summary["final"]
     print(f"[{out_dir}] greedy acc {final['greedy/accuracy']:.3f}  long {final['greedy/long_fraction']:.2f} | "
           f"sampled acc {final['sampled/accuracy']:.3f}  long {final['sampled/long_fraction']:.3f} | "
