@@ -41,9 +41,13 @@ def seeds(cfg) -> list[int]:
     return [int(seed) for seed in str(cfg.hydra.sweeper.params.seed).split(",")]
 
 
+FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star")
+PAPER_ONLY = ("d50",)  # the d = 50 headline (issue 7): its point is the scale, so it has no minutes-scale copy
+
+
 def test_there_is_a_quick_and_a_paper_sweep_per_figure():
-    assert EXPERIMENTS == sorted(f"sweep_{fig}{size}" for fig in ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves",
-                                                                   "fig4_star") for size in ("", "_quick"))
+    expected = [f"sweep_{fig}{size}" for fig in FIGURE_SWEEPS for size in ("", "_quick")]
+    assert EXPERIMENTS == sorted(expected + [f"sweep_{name}" for name in PAPER_ONLY])
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -60,8 +64,10 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
         assert typed.train.steps < paper.train.steps and len(seeds(cfg)) < len(seeds(paper_cfg))
         assert (typed.model.name, typed.rl.algo) == (paper.model.name, paper.rl.algo)
     expected = {"fig1_ntp_vs_rl": ("gpt", "grpo"), "fig2_threshold": ("gpt", "none"),
-                "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star")}[typed.name]
+                "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star"), "d50": ("gpt", "grpo")}[typed.name]
     assert (typed.model.name, typed.rl.algo) == expected
+    if typed.name == "d50":  # the paper's headline: d = 50 below the 1/3 threshold, where NTP alone fails
+        assert typed.task.d == 50 and typed.task.p_cot < 1 / 3
 
 
 @pytest.mark.parametrize("experiment", ["sweep_fig2_threshold_quick", "sweep_fig3_rl_curves"])
