@@ -42,7 +42,9 @@ def seeds(cfg) -> list[int]:
 
 
 FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star")
-PAPER_ONLY = ("d50",)  # the d = 50 headline (issue 7): its point is the scale, so it has no minutes-scale copy
+# The d = 50 headline (issue 7) and the ablations (issue 3): their point is the scale / the full NTP stage, so they
+# have no minutes-scale copy.
+PAPER_ONLY = ("d50", "ablations")
 
 
 def test_there_is_a_quick_and_a_paper_sweep_per_figure():
@@ -64,7 +66,8 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
         assert typed.train.steps < paper.train.steps and len(seeds(cfg)) < len(seeds(paper_cfg))
         assert (typed.model.name, typed.rl.algo) == (paper.model.name, paper.rl.algo)
     expected = {"fig1_ntp_vs_rl": ("gpt", "grpo"), "fig2_threshold": ("gpt", "none"),
-                "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star"), "d50": ("gpt", "grpo")}[typed.name]
+                "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star"), "d50": ("gpt", "grpo"),
+                "ablations": ("gpt", "grpo")}[typed.name]
     assert (typed.model.name, typed.rl.algo) == expected
     if typed.name == "d50":  # the paper's headline: d = 50 below the 1/3 threshold, where NTP alone fails
         assert typed.task.d == 50 and typed.task.p_cot < 1 / 3
@@ -79,6 +82,23 @@ def test_swept_groups_select_models_and_algorithms(compose_typed, experiment):
         assert (typed.model.name if group == "recipe" else typed.rl.algo) == option
         if option == "linear":
             assert typed.train.batch_size == 4096 and typed.train.schedule == "cosine"
+
+
+def test_each_ablation_changes_only_what_it_names(compose_typed):
+    def flat(option: str) -> dict:
+        return pipeline.as_flat_dict(compose_typed("pipeline", ["experiment=sweep_ablations", f"ablation={option}"]))
+
+    star = {"rl.algo", "rl.iterations", "rl_eval.every"}  # star_samples, star_steps: set to RLConfig's defaults
+    changes = {"reference": set(), "too_early_150": {"train.steps", "eval.every"},
+               "too_early_300": {"train.steps", "eval.every"}, "no_cot": {"task.p_cot"}, "leap2": {"task.leap"},
+               "star_t1": star, "star_t15": star | {"rl.temperature"}, "star_t2": star | {"rl.temperature"}}
+    options = str(compose_with_hydra(["experiment=sweep_ablations"]).hydra.sweeper.params.ablation).split(",")
+    assert sorted(options) == sorted(changes)
+    reference = flat("reference")
+    for option in options:
+        config = flat(option)
+        assert {key for key in reference if config[key] != reference[key]} == changes[option], option
+    assert flat("star_t2")["rl.temperature"] == 2.0 and flat("too_early_150")["train.steps"] == 150
 
 
 @pytest.mark.parametrize("launcher, target", [("local", "JoblibLauncher"), ("slurm", "SlurmLauncher")])
