@@ -2,16 +2,40 @@
 
 import json
 
+import torch
 from pytest import approx
 
-from toy.bench import main
+from toy.bench import ReferenceGPT, main
+from toy.config import GPTConfig
+from toy.models import build_model
+from toy.parity import ParityLayout
 
 
 def test_bench_writes_consistent_rows(tmp_path):
     out = tmp_path / "bench.json"
     result = main(["--d", "4", "--steps", "1", "--repeats", "1", "--prompts", "8", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
-    (train,), (rollout,), (rl,) = result["training"], result["rollout"], result["rl_iteration"]
+    rows = (result[key] for key in ("training", "reference", "rollout", "rl_iteration"))
+    (train,), (reference,), (rollout,), (rl,) = rows
+    assert (train["model"], reference["model"]) == ("ours", "reference")
+    assert train["parameters"] == reference["parameters"]  # the same model size, so the speed ratio is fair
     assert train["flops_utilisation"] == approx(train["model_flops_per_s"] / result["matmul_flops_per_s"])
     assert rollout["cache_speedup"] == approx(rollout["cached_tokens_per_s"] / rollout["uncached_tokens_per_s"])
     assert train["tokens_per_s"] > train["response_tokens_per_s"] > 0 and rl["seconds_per_iteration"] > 0
+    for key, one, two in (("thread_scaling", "one_thread", "two_threads"),
+                          ("process_scaling", "one_process", "two_processes")):
+        row = result[key]
+        assert row["scaling"] == approx(row[f"{two}_tokens_per_s"] / row[f"{one}_tokens_per_s"]) and row["d"] == 4
+    assert torch.get_num_threads() == 1  # the threads row restores the setting
+
+
+def test_reference_model_is_a_causal_transformer_of_the_same_size():
+    cfg, layout = GPTConfig(layers=2, width=32, heads=4), ParityLayout(6)
+    ours, reference = build_model(cfg, layout), ReferenceGPT(layout.seq_len, cfg)
+    assert sorted(p.numel() for p in ours.parameters()) == sorted(p.numel() for p in reference.parameters())
+    tokens = torch.randint(0, 2, (3, layout.seq_len))
+    changed = tokens.clone()
+    changed[:, 5:] = 1 - changed[:, 5:]
+    with torch.no_grad():
+        before, after = reference(tokens), reference(changed)
+    assert torch.allclose(before[:, :5], after[:, :5]) and not torch.allclose(before[:, 5:], after[:, 5:])

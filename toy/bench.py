@@ -1,14 +1,19 @@
-"""Throughput benchmark, everything measured side by side in one process: ``python -m toy.bench``.
+"""Throughput benchmark, every comparison measured side by side in one run: ``python -m toy.bench``.
 
 Rows (each the median of ``--repeats`` timed repetitions after a warm-up):
 
-* ``ntp_train``: NTP training steps of the tiny GPT (forward + backward + AdamW) → response tokens/s and
-  all tokens/s, and the FLOP rate this implies (6 · parameters · tokens, the usual dense estimate,
-  attention ignored) next to the same process's dense float32 matmul FLOP rate (ratio = utilisation).
-* ``rollout``: generating a full response for a batch of prompts with and without the key-value cache
-  (tokens/s and the cached/uncached speed-up ratio).
+* ``training``: NTP steps of the tiny GPT (forward + backward + AdamW) at each d → response tokens/s, all
+  tokens/s, and the FLOP rate this implies (6 · parameters · tokens, the usual dense estimate, attention
+  ignored) next to the same run's dense float32 matmul FLOP rate (ratio = utilisation).
+* ``reference``: the same model size built from ``torch.nn.TransformerEncoder`` (pre-LN, GELU, causal mask:
+  the plain PyTorch way to write a decoder-only model), same batches, same optimiser → speed-up of ours.
+* ``rollout``: generating a full response for a batch of prompts with and without the key-value cache.
 * ``rl_iteration``: seconds per GRPO iteration (default RLConfig: 32 prompts × 8 samples, rollout +
   teacher-forced log-probs of the policy and the reference + one update).
+* ``thread_scaling``: training at the first d with 1 and with 2 torch threads in this process.
+* ``process_scaling``: 1 process vs 2 concurrent processes of one thread each (aggregate tokens/s), i.e. what a
+  2-job sweep gets out of 2 cores.
+* ``compile`` (only with ``--compile``): ``torch.compile`` of the model vs eager, compile time reported.
 
 Results go to stdout as a table and to ``--out`` as JSON.  Ratios, not absolute times, are what carry
 over between machines: the machines are shared and noisy.
@@ -21,19 +26,47 @@ import copy
 import json
 import statistics
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from toy import policy_gradient
 from toy.config import GPTConfig, RLConfig
 from toy.models import build_model
-from toy.parity import ParityLayout, sample_batch
+from toy.parity import VOCAB_SIZE, ParityLayout, sample_batch
 from toy.sampling import generate
 from toy.train import ntp_loss
 
 
-def median_seconds(fn, repeats: int) -> float:
+class ReferenceGPT(nn.Module):
+    """The tiny GPT's architecture in stock PyTorch modules (the baseline ours is compared against).
+
+    Same parameter count as `toy.gpt.TinyGPT` for the same config: token and position embeddings,
+    ``layers`` pre-LN ``nn.TransformerEncoderLayer`` blocks (GELU MLP, causal mask), final LayerNorm, untied head.
+    """
+
+    def __init__(self, max_len: int, cfg: GPTConfig):
+        super().__init__()
+        self.token_embedding = nn.Embedding(VOCAB_SIZE, cfg.width)
+        self.position_embedding = nn.Embedding(max_len, cfg.width)
+        layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, cfg.mlp_ratio * cfg.width, dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
+        self.ln_final = nn.LayerNorm(cfg.width)
+        self.head = nn.Linear(cfg.width, VOCAB_SIZE, bias=False)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        steps = tokens.shape[1]
+        h = self.token_embedding(tokens) + self.position_embedding(torch.arange(steps))
+        mask = nn.Transformer.generate_square_subsequent_mask(steps)
+        return self.head(self.ln_final(self.blocks(h, mask=mask, is_causal=True)))
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up: allocator, first-call overheads
     times = []
     for _ in range(repeats):
@@ -48,10 +81,21 @@ def matmul_flops(size: int, repeats: int) -> float:
     return 2 * size**3 / median_seconds(lambda: a @ b, repeats)
 
 
-def bench_training(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int) -> dict:
-    layout = ParityLayout(d)
+def make_model(kind: str, layout: ParityLayout, model_cfg: GPTConfig) -> nn.Module:
+    """'ours' (toy.gpt.TinyGPT), 'reference' (ReferenceGPT) or 'compiled' (torch.compile of ours), seeded."""
     torch.manual_seed(0)
+    if kind == "reference":
+        return ReferenceGPT(layout.seq_len, model_cfg)
     model = build_model(model_cfg, layout)
+    return torch.compile(model) if kind == "compiled" else model
+
+
+def bench_training(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int,
+                   kind: str = "ours") -> dict:
+    """Median time of ``steps`` NTP optimiser steps on fixed batches, as rates."""
+    layout = ParityLayout(d)
+    started = time.perf_counter()
+    model = make_model(kind, layout, model_cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     data = torch.Generator().manual_seed(0)
     batches = [sample_batch(layout, 0.5, batch_size, data) for _ in range(steps)]
@@ -63,24 +107,56 @@ def bench_training(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, re
             loss.backward()
             optimizer.step()
 
+    train_steps()  # first call: the whole cost of torch.compile lands here (and nothing else does)
+    warmup = time.perf_counter() - started
     seconds = median_seconds(train_steps, repeats) / steps
     n_params = sum(p.numel() for p in model.parameters())
     all_tokens = batch_size * (layout.seq_len - 1)
     response_tokens = sum(b.response_token_count(layout) for b in batches) / steps
     return {
         "d": d,
+        "model": kind,
+        "threads": torch.get_num_threads(),
         "parameters": n_params,
         "ms_per_step": 1e3 * seconds,
         "response_tokens_per_s": response_tokens / seconds,
         "tokens_per_s": all_tokens / seconds,
         "model_flops_per_s": 6 * n_params * all_tokens / seconds,
+        "first_call_seconds": warmup,
     }
+
+
+def _training_in_worker(arguments: tuple) -> dict:
+    """Process-pool entry: one torch thread, then `bench_training` (arguments: its positional arguments)."""
+    torch.set_num_threads(1)
+    return bench_training(*arguments)
+
+
+def bench_processes(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int) -> dict:
+    """Aggregate training tokens/s of 1 and of 2 concurrent one-thread processes (fresh 'spawn' workers)."""
+    rates = {}
+    for count in (1, 2):
+        with ProcessPoolExecutor(count, mp_context=get_context("spawn")) as pool:
+            rows = list(pool.map(_training_in_worker, [(d, model_cfg, batch_size, steps, repeats)] * count))
+        rates[count] = sum(row["tokens_per_s"] for row in rows)
+    return {"d": d, "one_process_tokens_per_s": rates[1], "two_processes_tokens_per_s": rates[2],
+            "scaling": rates[2] / rates[1]}
+
+
+def bench_threads(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int) -> dict:
+    """Training tokens/s of this process with 1 and with 2 torch threads."""
+    previous, rates = torch.get_num_threads(), {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        rates[threads] = bench_training(d, model_cfg, batch_size, steps, repeats)["tokens_per_s"]
+    torch.set_num_threads(previous)
+    return {"d": d, "one_thread_tokens_per_s": rates[1], "two_threads_tokens_per_s": rates[2],
+            "scaling": rates[2] / rates[1]}
 
 
 def bench_rollout(d: int, model_cfg: GPTConfig, prompts: int, repeats: int) -> dict:
     layout = ParityLayout(d)
-    torch.manual_seed(0)
-    model = build_model(model_cfg, layout).eval()
+    model = make_model("ours", layout, model_cfg).eval()
     x = sample_batch(layout, 1.0, prompts, torch.Generator().manual_seed(0)).tokens[:, : layout.prompt_len]
     budget = layout.max_response_len
 
@@ -96,8 +172,7 @@ def bench_rollout(d: int, model_cfg: GPTConfig, prompts: int, repeats: int) -> d
 
 def bench_rl_iteration(d: int, model_cfg: GPTConfig, repeats: int) -> dict:
     layout = ParityLayout(d)
-    torch.manual_seed(0)
-    model = build_model(model_cfg, layout)
+    model = make_model("ours", layout, model_cfg)
     reference = copy.deepcopy(model).requires_grad_(False)
     cfg = RLConfig(iterations=10**6)
     iterations = policy_gradient.iterate(model, reference, layout, cfg, torch.Generator().manual_seed(0))
@@ -105,40 +180,61 @@ def bench_rl_iteration(d: int, model_cfg: GPTConfig, repeats: int) -> dict:
     return {"d": d, "rollouts": cfg.prompts * cfg.group_size, "seconds_per_iteration": seconds}
 
 
+def print_tables(result: dict) -> None:
+    print(f"threads={result['threads']}  dense matmul (512x512, float32): {result['matmul_flops_per_s'] / 1e9:.2f} "
+          "GFLOP/s")
+    print(f"{'d':>3} {'model':>9} {'params':>8} {'ms/step':>8} {'resp tok/s':>11} {'all tok/s':>10} {'GFLOP/s':>8} "
+          f"{'util':>6} {'ours/this':>9}")
+    ours = {row["d"]: row for row in result["training"]}
+    for r in result["training"] + result["reference"] + result.get("compile", []):
+        print(f"{r['d']:>3} {r['model']:>9} {r['parameters']:>8} {r['ms_per_step']:>8.1f} "
+              f"{r['response_tokens_per_s']:>11.0f} {r['tokens_per_s']:>10.0f} {r['model_flops_per_s'] / 1e9:>8.2f} "
+              f"{r['flops_utilisation']:>6.1%} {ours[r['d']]['tokens_per_s'] / r['tokens_per_s']:>8.2f}x")
+    print(f"{'d':>3} {'rollout tok/s (KV cache)':>25} {'(no cache)':>11} {'speed-up':>9}")
+    for r in result["rollout"]:
+        print(f"{r['d']:>3} {r['cached_tokens_per_s']:>25.0f} {r['uncached_tokens_per_s']:>11.0f} "
+              f"{r['cache_speedup']:>8.2f}x")
+    print(f"{'d':>3} {'GRPO s/iteration':>17} {'rollouts':>9}")
+    for r in result["rl_iteration"]:
+        print(f"{r['d']:>3} {r['seconds_per_iteration']:>17.3f} {r['rollouts']:>9}")
+    for name, one, two in (("thread", "one_thread", "two_threads"), ("process", "one_process", "two_processes")):
+        r = result[f"{name}_scaling"]
+        print(f"d={r['d']} training tokens/s, {one.replace('_', ' ')}: {r[f'{one}_tokens_per_s']:.0f}, "
+              f"{two.replace('_', ' ')}: {r[f'{two}_tokens_per_s']:.0f} (x{r['scaling']:.2f})")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m toy.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--d", type=int, nargs="+", default=[16], help="parity sizes")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--d", type=int, nargs="+", default=[16, 24, 50], help="parity sizes")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (except the threads row)")
     parser.add_argument("--batch-size", type=int, default=128, help="training batch")
     parser.add_argument("--prompts", type=int, default=256, help="rollout batch")
     parser.add_argument("--steps", type=int, default=10, help="training steps per timed repetition")
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions (median reported)")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile of the model (slow start)")
     parser.add_argument("--out", type=Path, default=Path("results/bench/toy_bench.json"), help="JSON output")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     model_cfg = GPTConfig()
+    timing = (args.batch_size, args.steps, args.repeats)
 
     peak = matmul_flops(512, args.repeats)
-    train_rows = [bench_training(d, model_cfg, args.batch_size, args.steps, args.repeats) for d in args.d]
-    for row in train_rows:
+    kinds = ("ours", "reference", *(("compiled",) if args.compile else ()))
+    rows = {kind: [bench_training(d, model_cfg, *timing, kind=kind) for d in args.d] for kind in kinds}
+    for row in (row for kind_rows in rows.values() for row in kind_rows):
         row["flops_utilisation"] = row["model_flops_per_s"] / peak
-    rollout_rows = [bench_rollout(d, model_cfg, args.prompts, args.repeats) for d in args.d]
-    rl_rows = [bench_rl_iteration(d, model_cfg, args.repeats) for d in args.d]
-
-    print(f"threads={args.threads}  dense matmul (512x512, float32): {peak / 1e9:.2f} GFLOP/s")
-    print(f"{'d':>3} {'params':>8} {'ms/step':>8} {'resp tok/s':>11} {'all tok/s':>10} {'GFLOP/s':>8} {'util':>6}")
-    for r in train_rows:
-        print(f"{r['d']:>3} {r['parameters']:>8} {r['ms_per_step']:>8.1f} {r['response_tokens_per_s']:>11.0f} "
-              f"{r['tokens_per_s']:>10.0f} {r['model_flops_per_s'] / 1e9:>8.2f} {r['flops_utilisation']:>6.1%}")
-    print(f"{'d':>3} {'rollout tok/s (KV cache)':>25} {'(no cache)':>11} {'speed-up':>9}")
-    for r in rollout_rows:
-        print(f"{r['d']:>3} {r['cached_tokens_per_s']:>25.0f} {r['uncached_tokens_per_s']:>11.0f} "
-              f"{r['cache_speedup']:>8.2f}x")
-    print(f"{'d':>3} {'GRPO s/iteration':>17} {'rollouts':>9}")
-    for r in rl_rows:
-        print(f"{r['d']:>3} {r['seconds_per_iteration']:>17.3f} {r['rollouts']:>9}")
-    result = {"threads": args.threads, "matmul_flops_per_s": peak, "training": train_rows, "rollout": rollout_rows,
-              "rl_iteration": rl_rows}
+    result = {
+        "threads": args.threads,
+        "matmul_flops_per_s": peak,
+        "training": rows["ours"],
+        "reference": rows["reference"],
+        **({"compile": rows["compiled"]} if args.compile else {}),
+        "rollout": [bench_rollout(d, model_cfg, args.prompts, args.repeats) for d in args.d],
+        "rl_iteration": [bench_rl_iteration(d, model_cfg, args.repeats) for d in args.d],
+        "thread_scaling": bench_threads(args.d[0], model_cfg, *timing),
+        "process_scaling": bench_processes(args.d[0], model_cfg, *timing),
+    }
+    print_tables(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     return result
