@@ -15,13 +15,20 @@ only for ``error``.
 
 Modules register claims with the `claim` decorator at import time; `discover()` imports every
 ``theory/*_claims.py`` module so that a new family of claims needs no edit here.
+
+A check may also return *tables* (`Outcome.tables`): per-point numbers behind its criteria (one row per random
+instance, per horizon H, ...), rows of plain numbers and strings.  `python -m theory.verify` stores each as
+``<out>/tables/<claim id>.<table name>.parquet`` and lists the files in claims.json, so a figure can draw exactly
+the numbers the verdict was computed from (figures/common.py `load_ledger`).
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import numbers
 import pkgutil
+import re
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -31,6 +38,7 @@ from typing import Literal
 Direction = Literal["<=", ">="]
 Verdict = Literal["holds", "holds-with-caveat", "fails", "error"]
 PROFILES = ("quick", "full")
+TABLE_NAME = re.compile(r"[A-Za-z0-9_]+")  # no dot: the file name <claim id>.<table name>.parquet stays unambiguous
 
 
 @dataclass(frozen=True)
@@ -59,11 +67,13 @@ class Criterion:
 
 @dataclass
 class Outcome:
-    """What a check returns: criteria (primary first), extra measured numbers, a plain-words detail."""
+    """What a check returns: criteria (primary first), extra measured numbers, a plain-words detail, and
+    tables (name -> rows; each row a dict of plain numbers/strings, every row with the same columns)."""
 
     criteria: Sequence[Criterion]
     measured: dict = field(default_factory=dict)
     detail: str = ""
+    tables: dict[str, list[dict]] = field(default_factory=dict)
 
 
 def compute_verdict(criteria: Sequence[Criterion]) -> Verdict:
@@ -73,6 +83,24 @@ def compute_verdict(criteria: Sequence[Criterion]) -> Verdict:
     if not criteria[0].passed:
         return "fails"
     return "holds" if all(c.passed for c in criteria[1:]) else "holds-with-caveat"
+
+
+def check_tables(tables: dict[str, list[dict]]) -> None:
+    """Reject tables that cannot be stored as parquet: a name outside [A-Za-z0-9_]+, no rows, rows with different
+    columns, or a column that is not all numbers or all strings."""
+    for name, rows in tables.items():
+        if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
+            raise ValueError(f"table name {name!r} must match {TABLE_NAME.pattern}")
+        if not rows or not all(isinstance(row, dict) for row in rows):
+            raise ValueError(f"table {name!r} must be a non-empty list of dicts")
+        columns = list(rows[0])
+        for row in rows:
+            if list(row) != columns:
+                raise ValueError(f"table {name!r}: row columns {list(row)} differ from the first row's {columns}")
+        for column in columns:
+            values = [row[column] for row in rows]
+            if not (all(isinstance(v, str) for v in values) or all(isinstance(v, numbers.Number) for v in values)):
+                raise ValueError(f"table {name!r}: column {column!r} must be all numbers or all strings")
 
 
 @dataclass(frozen=True)
@@ -101,6 +129,7 @@ class ClaimResult:
     measured: dict
     detail: str
     seconds: float
+    tables: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def tolerance_text(self) -> str:
@@ -146,9 +175,10 @@ def evaluate(spec: ClaimSpec, profile: str = "quick") -> ClaimResult:
         criteria = list(outcome.criteria)
         verdict = compute_verdict(criteria)
         detail = outcome.detail if verdict != "error" else f"non-finite or missing measurement. {outcome.detail}"
-        measured = outcome.measured
+        measured, tables = outcome.measured, outcome.tables
+        check_tables(tables)
     except Exception as exc:  # a check that cannot run is reported, not hidden
-        criteria, measured, verdict = [], {}, "error"
+        criteria, measured, tables, verdict = [], {}, {}, "error"
         detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
     return ClaimResult(
         id=spec.id,
@@ -161,4 +191,5 @@ def evaluate(spec: ClaimSpec, profile: str = "quick") -> ClaimResult:
         measured=measured,
         detail=detail,
         seconds=time.perf_counter() - start,
+        tables=tables,
     )

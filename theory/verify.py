@@ -4,6 +4,10 @@
     python -m theory.verify --profile full          # larger instance sets
     python -m theory.verify --only 'avg.*' --out /tmp/ledger
 
+The tables a check returns go to ``<out>/tables/<claim id>.<table name>.parquet``; claims.json lists them per
+claim (paths relative to <out>), and the figures read them from there.  Before a claim's tables are written, its
+tables of an earlier run are deleted, so a table that a check no longer returns cannot survive silently.
+
 Exit status: 0 when every check ran (whatever the verdicts: a failing seed claim is a finding),
 1 when at least one check could not run (verdict ``error``), 2 for bad arguments.
 """
@@ -11,12 +15,18 @@ Exit status: 0 when every check ran (whatever the verdicts: a failing seed claim
 from __future__ import annotations
 
 import argparse
+import glob
+import io
 import re
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from theory.claims import PROFILES, ClaimResult, discover, evaluate
-from toy.runio import atomic_write_json, atomic_write_text, environment
+from toy.runio import atomic_write_bytes, atomic_write_json, atomic_write_text, environment
+
+TABLES = "tables"
 
 
 def _cell(text: str, width: int) -> str:
@@ -55,6 +65,27 @@ def format_markdown(results: list[ClaimResult], profile: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def claim_tables_on_disk(out: Path, claim_id: str) -> list[Path]:
+    """The files <out>/tables/<claim_id>.<name>.parquet (name without dots, so no other claim's table matches)."""
+    prefix = f"{claim_id}."
+    return sorted(path for path in (out / TABLES).glob(f"{glob.escape(prefix)}*.parquet")
+                  if "." not in path.name.removeprefix(prefix).removesuffix(".parquet"))
+
+
+def write_tables(out: Path, result: ClaimResult) -> dict[str, str]:
+    """Replace the claim's stored tables by ``result.tables``; returns name -> path relative to ``out``."""
+    for stale in claim_tables_on_disk(out, result.id):
+        stale.unlink()
+    written = {}
+    for name, rows in result.tables.items():
+        relative = Path(TABLES) / f"{result.id}.{name}.parquet"
+        buffer = io.BytesIO()
+        pd.DataFrame(rows).to_parquet(buffer, index=False)
+        atomic_write_bytes(out / relative, buffer.getvalue())
+        written[name] = relative.as_posix()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m theory.verify", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILES, default="quick", help="instance-set size")
@@ -74,14 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
 
     print(format_table(results))
+    table_paths = {r.id: write_tables(args.out, r) for r in results}
     payload = {
         "profile": args.profile,
         "environment": environment(),
-        "claims": [{**vars(r)} for r in results],
+        "claims": [{**vars(r), "tables": table_paths[r.id]} for r in results],
     }
     atomic_write_json(args.out / "claims.json", payload)
     atomic_write_text(args.out / "claims.md", format_markdown(results, args.profile))
-    print(f"wrote {args.out / 'claims.json'} and {args.out / 'claims.md'}")
+    n_tables = sum(map(len, table_paths.values()))
+    print(f"wrote {args.out / 'claims.json'}, {args.out / 'claims.md'} and {n_tables} table(s) in {args.out / TABLES}")
     errors = [r.id for r in results if r.verdict == "error"]
     if errors:
         print(f"checks that could not run: {', '.join(errors)}", file=sys.stderr)
