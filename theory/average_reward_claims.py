@@ -77,7 +77,8 @@ def instances(profile: str) -> list[dict]:
     table = []
     for vocab, order, temperature, _ in itertools.product(VOCABS, ORDERS, TEMPERATURES, range(REPEATS[profile])):
         p_human = random_softmax_policy(rng, vocab, order, temperature)
-        row = {"order": order, "p_human": p_human, "mu_data": on_policy_distribution(p_human)}
+        row = {"vocab": vocab, "order": order, "temperature": temperature, "p_human": p_human,
+               "mu_data": on_policy_distribution(p_human)}
         for where, z in (("random", random_logits(rng, vocab, order)), ("optimal", np.log(p_human))):
             policy = softmax_rows(z)
             row[where] = {"policy": policy, "grad": gradients(z, p_human), "mu": on_policy_distribution(policy),
@@ -98,16 +99,26 @@ def optimised_instances(profile: str) -> list[dict]:
 
 
 def gradient_equality(profile: str, lhs: str, rhs: str, lhs_text: str, rhs_text: str) -> Outcome:
-    """Outcome for "∇lhs = ∇rhs": max relative difference at random logits (primary) and at π = p_h."""
-    measured, worst = {"n_instances": len(instances(profile))}, {}
+    """Outcome for "∇lhs = ∇rhs": max relative difference at random logits (primary) and at π = p_h.
+
+    Table ``gradients``: one row per instance and point (where = random / optimal) with cosine and relative
+    difference of the two gradients and both norms.
+    """
+    measured, worst, table = {"n_instances": len(instances(profile))}, {}, []
     for where in ("random", "optimal"):
         pairs = [(r[where]["grad"][lhs], r[where]["grad"][rhs]) for r in instances(profile)]
         differences = [relative_difference(a, b) for a, b in pairs]
+        cosines = [cosine(a, b) for a, b in pairs]
         worst[where] = max(differences)
         measured[where] = {"relative_difference": spread(differences),
-                           "cosine": spread([cosine(a, b) for a, b in pairs]),
+                           "cosine": spread(cosines),
                            f"norm_{lhs}": spread([np.linalg.norm(a) for a, _ in pairs]),
                            f"norm_{rhs}": spread([np.linalg.norm(b) for _, b in pairs])}
+        table += [{"instance": i, "V": r["vocab"], "k": r["order"], "tau": r["temperature"], "where": where,
+                   "lhs": lhs, "rhs": rhs, "cosine": cos, "relative_difference": diff,
+                   "norm_lhs": float(np.linalg.norm(a)), "norm_rhs": float(np.linalg.norm(b))}
+                  for i, (r, (a, b), diff, cos) in enumerate(zip(instances(profile), pairs, differences, cosines,
+                                                                  strict=True))]
     at_random, at_optimum = measured["random"], measured["optimal"]
     detail = (f"‖{lhs_text} − {rhs_text}‖/max‖·‖ over {measured['n_instances']} instances (min/median/max): random "
               f"logits {describe(at_random['relative_difference'])}, cosine {describe(at_random['cosine'])}; at π = "
@@ -115,7 +126,7 @@ def gradient_equality(profile: str, lhs: str, rhs: str, lhs_text: str, rhs_text:
               f"‖{rhs_text}‖ {describe(at_optimum[f'norm_{rhs}'])}.")
     criteria = [Criterion("max_rel_diff_random", worst["random"], EXACT),
                 Criterion("max_rel_diff_at_p_h", worst["optimal"], EXACT)]
-    return Outcome(criteria, measured=measured, detail=detail)
+    return Outcome(criteria, measured=measured, detail=detail, tables={"gradients": table})
 
 
 @claim(
@@ -339,6 +350,13 @@ def importance_weighted(profile: str) -> Outcome:
 
 MISSPECIFIED = {"quick": [(2, 2, 1), (2, 3, 1), (3, 2, 1), (2, 3, 2), (2, 4, 2)],  # (V, true order K, model order k)
                 "full": [(2, 2, 1), (2, 3, 1), (3, 2, 1), (2, 3, 2), (2, 4, 2), (3, 3, 1), (2, 4, 3), (4, 2, 1)]}
+MISSPECIFIED_COLUMNS = {  # column of the table ``optima`` -> what `misspecified` measures per instance
+    "rho_ent_gap": "gap",  # ρ_ent(L-BFGS maximiser) − ρ_ent(NTP optimum)
+    "grad_norm_at_ntp_optimum": "grad_norm",  # ‖∇ρ_ent(NTP optimum)‖
+    "tv_optima": "tv_optima",  # context-weighted TV(ρ_ent optimum, NTP optimum)
+    "kl_optima": "kl_optima",  # context-weighted KL(NTP optimum ‖ ρ_ent optimum)
+    "tv_rho_optimum_to_ntp": "tv_rho_optimum_to_ntp",  # context-weighted TV(ρ optimum, NTP optimum)
+}
 
 
 @claim(
@@ -351,7 +369,7 @@ MISSPECIFIED = {"quick": [(2, 2, 1), (2, 3, 1), (3, 2, 1), (2, 3, 2), (2, 4, 2)]
 )
 def misspecified(profile: str) -> Outcome:
     rng = np.random.default_rng(SEED + 3)
-    found = defaultdict(list)
+    found, table = defaultdict(list), []
     temperatures = (1.0,) if profile == "quick" else TEMPERATURES
     for (vocab, true_order, order), temperature in itertools.product(MISSPECIFIED[profile], temperatures):
         p_human = random_softmax_policy(rng, vocab, true_order, temperature)
@@ -371,6 +389,8 @@ def misspecified(profile: str) -> Outcome:
         for policy, key in ((ntp_policy, ntp_key), (ent_policy, "tv_mu_at_rho_ent_optimum")):
             lifted = lift_policy(policy, vocab**true_order)
             found[key].append(total_variation(on_policy_distribution(lifted), mu_data))
+        table.append({"V": vocab, "K": true_order, "k": order, "tau": temperature,
+                      **{column: float(found[key][-1]) for column, key in MISSPECIFIED_COLUMNS.items()}})
     measured = {key: spread(values) for key, values in found.items()} | {"instances": MISSPECIFIED[profile]}
     text = {key: describe(stats) for key, stats in measured.items() if key != "instances"}
     detail = (f"min/median/max: ρ_ent gap {text['gap']}; TV(NTP optimum, ρ_ent optimum) {text['tv_optima']}, KL "
@@ -379,7 +399,7 @@ def misspecified(profile: str) -> Outcome:
               "(K ≥ k+2). Averaging out the hidden context, ρ_ent weighs log p_h where NTP weighs p_h.")
     return Outcome([Criterion("max_gap", max(found["gap"]), 1e-8),
                     Criterion("max_grad_norm_at_ntp_optimum", max(found["grad_norm"]), 1e-8)],
-                   measured=measured, detail=detail)
+                   measured=measured, detail=detail, tables={"optima": table})
 
 
 @claim(

@@ -17,7 +17,7 @@ from scipy.special import logsumexp
 from theory import error_bounds, soft_rl
 from theory.claims import Criterion, Outcome, claim
 from theory.error_bounds import CLIFF_VARIANTS, HORIZONS
-from theory.iterative_improvement import fixed_point_report, kl_sharpening_report
+from theory.iterative_improvement import fixed_point_report, kl_mode_probabilities, kl_sharpening_report, response_law
 
 PAPER = "Generalist Reward Models (arXiv 2506.23235)"
 EXACT = 1e-9  # tolerance for identities that hold to machine precision
@@ -78,8 +78,10 @@ def _shaping(profile: str) -> Outcome:
     rng = np.random.default_rng(102)
     vocab, horizon = 3, 5
     residual = spread = general = raw = policy_err = 0.0
-    for _ in range(_n(profile, 10, 100)):
+    table = []
+    for index in range(_n(profile, 10, 100)):
         alpha = rng.choice([0.3, 1.0, 3.0])
+        row = {"instance": index, "alpha": float(alpha)}
         for noise in (0.0, 0.5):
             inst = error_bounds.random_imitation_instance(rng, vocab, horizon, alpha, noise)
             hat = soft_rl.endogenous_reward(inst.logits, alpha)
@@ -88,16 +90,20 @@ def _shaping(profile: str) -> Outcome:
             shaped = soft_rl.shape_reward(inst.reward, potential)
             excess = [r_hat - r_sh for r_hat, r_sh in zip(hat, shaped, strict=True)]
             if noise == 0.0:
-                residual = max(residual, max(float(np.abs(e).max()) for e in excess))
+                row["residual_shaping_removed"] = max(float(np.abs(e).max()) for e in excess)
                 paths = soft_rl.all_trajectories(vocab, horizon)
                 excess_return = soft_rl.outcome_reward(hat, paths) - soft_rl.outcome_reward(inst.reward, paths)
-                spread = max(spread, float(np.ptp(excess_return)))
-                raw = max(raw, soft_rl.max_abs_diff(hat, inst.reward))
+                row["return_spread"] = float(np.ptp(excess_return))
+                row["residual_raw"] = soft_rl.max_abs_diff(hat, inst.reward)
+                residual, spread = max(residual, row["residual_shaping_removed"]), max(spread, row["return_spread"])
+                raw = max(raw, row["residual_raw"])
                 policy_err = max(policy_err, soft_rl.max_abs_diff(soft_rl.soft_optimal(hat, alpha)[2], inst.expert))
             else:
                 log_learner, log_expert = soft_rl.log_policy(inst.learner), soft_rl.log_policy(inst.expert)
                 log_ratio = [alpha * (a - b) for a, b in zip(log_learner, log_expert, strict=True)]
-                general = max(general, soft_rl.max_abs_diff(excess, log_ratio))
+                row["noisy_residual_minus_alpha_log_ratio"] = soft_rl.max_abs_diff(excess, log_ratio)
+                general = max(general, row["noisy_residual_minus_alpha_log_ratio"])
+        table.append(row)
     return Outcome(
         [Criterion("max |r̂ − r* − shaping| (π̂ = π^E)", residual, EXACT),
          Criterion("spread of Σr̂ − Σr* over responses", spread, EXACT),
@@ -105,7 +111,8 @@ def _shaping(profile: str) -> Outcome:
          Criterion("max |soft-optimal(r̂) − π^E|", policy_err, EXACT)],
         measured={"max |r̂ − r*| without removing shaping": raw},
         detail=f"r̂ is NOT r* itself (max |r̂ − r*| = {raw:.3g}); it is r* only up to a potential, which is all "
-               "that is identifiable (Ng et al. 1999).")
+               "that is identifiable (Ng et al. 1999).",
+        tables={"residuals": table})
 
 
 @claim(id="irl.outcome_reward_ranks_by_loglik", source=f"{PAPER}, outcome reward below eq. (12) (S-BLOG)",
@@ -180,20 +187,25 @@ def _thm1(profile: str) -> Outcome:
              "(exact NTP optimum of a logit table): max TV/bound; accuracy over all pairs of the 81 responses.")
 def _thm1_trained(profile: str) -> Outcome:
     rng = np.random.default_rng(205)
-    ratios, rows = [], {}
+    ratios, rows, table = [], {}, []
     for n_demos in (10, 100, 1_000, 10_000, 100_000):
         insts = [error_bounds.sampled_ntp_instance(rng, n_demos) for _ in range(_n(profile, 3, 20))]
-        ratios += [error_bounds.tree_preference_tv(i, 3, 4) / error_bounds.preference_tv_bound(4, i.eps_pi, 1.0)
-                   for i in insts]
-        rows[n_demos] = (np.mean([error_bounds.preference_accuracy(i, 3, 4) for i in insts]),
-                         np.mean([i.eps_pi for i in insts]))
+        tvs = [error_bounds.tree_preference_tv(i, 3, 4) for i in insts]
+        bounds = [error_bounds.preference_tv_bound(4, i.eps_pi, 1.0) for i in insts]
+        ratios += [tv / bound for tv, bound in zip(tvs, bounds, strict=True)]
+        accuracies = [error_bounds.preference_accuracy(i, 3, 4) for i in insts]
+        rows[n_demos] = (np.mean(accuracies), np.mean([i.eps_pi for i in insts]))
+        table += [{"n": n_demos, "instance": index, "accuracy": accuracy, "eps_pi": inst.eps_pi, "tv": tv,
+                   "bound": bound} for index, (inst, accuracy, tv, bound) in enumerate(zip(insts, accuracies, tvs,
+                                                                                             bounds, strict=True))]
     measured = {f"n={n}: {k}": float(v) for n, row in rows.items() for k, v in zip(("accuracy", "eps_pi"), row,
                                                                                     strict=True)}
     return Outcome([Criterion("max TV / (αHε_π/2)", max(ratios), 1.0),
                     Criterion("pair accuracy at n=1e5", float(rows[100_000][0]), 0.95, ">=")], measured=measured,
                    detail="Mean accuracy / ε_π / bound αHε_π/2 by n: " + "; ".join(
                        f"n={n}: {a:.3f} / {e:.3g} / {2 * e:.3g}" for n, (a, e) in rows.items())
-                   + ". The bound is vacuous (≥ 1) until ε_π < 0.5: sup-norm ε_π counts rarely visited prefixes.")
+                   + ". The bound is vacuous (≥ 1) until ε_π < 0.5: sup-norm ε_π counts rarely visited prefixes.",
+                   tables={"by_n": table})
 
 
 @claim(id="bounds.thm1_bound_is_tight", kind="derived", source=f"{PAPER}, Theorem 1 (tightness)",
@@ -218,6 +230,31 @@ def _fit_criterion(name: str, fit, exponent: float) -> Criterion:
     return Criterion(f"{name}: dist({exponent:g}, CI of exponent)", fit.distance_to(exponent), RATE_SLACK)
 
 
+# The explicit bounds of Theorem 2 as functions of (H, ε, α), by the name the tables and figure 7 give them.
+THM2_BOUNDS = {
+    "H²ε": lambda h, eps, alpha: h**2 * eps,  # Ross & Bagnell, ε = per-step TV error
+    "H(H+1)/2·tanh(ε_π/2)": lambda h, eps, alpha: error_bounds.bc_bound_quadratic(h, eps),
+    "H·√(Hε_π·tanh(ε_π/2))": lambda h, eps, alpha: error_bounds.bc_bound_three_halves(h, eps),
+    "2αHε_π": lambda h, eps, alpha: error_bounds.rl_bound(h, eps, alpha),
+}
+
+
+def _gap_rows(construction: str, policy: str, horizons, gaps, eps_values, bounds: tuple[str, ...],
+              alpha: float = 1.0) -> list[dict]:
+    """Table ``gaps`` of a Theorem-2 claim: one row per (H, bound) with the measured value gap V(π^E) − V(policy)
+    and the bound (`THM2_BOUNDS`) evaluated at that H and ε."""
+    return [{"construction": construction, "policy": policy, "H": int(h), "eps": float(eps), "gap": float(gap),
+             "bound": name, "bound_value": float(THM2_BOUNDS[name](h, eps, alpha))}
+            for h, gap, eps in zip(horizons, gaps, eps_values, strict=True) for name in bounds]
+
+
+def _fit_row(construction: str, policy: str, horizons, fit, compared_with: float = float("nan")) -> dict:
+    """Table ``exponents``: the fitted log-log slope of gap vs H with its 95% CI, and the exponent the claim compares
+    it with (NaN: reported only)."""
+    return {"construction": construction, "policy": policy, "H_min": int(min(horizons)), "H_max": int(max(horizons)),
+            "slope": fit.slope, "ci_low": fit.low, "ci_high": fit.high, "compared_with": compared_with}
+
+
 @claim(id="bounds.thm2_bc_quadratic_tv_error", source="Ross & Bagnell 2010; Generalist Reward Models Theorem 2 "
        "(BC part) read with ε = per-step 0-1/TV error",
        statement="Behaviour cloning with per-step error ε under the expert's state law loses Θ(H²ε): the gap is "
@@ -233,6 +270,10 @@ def _bc_tv(profile: str) -> Outcome:
     fit_recoverable = error_bounds.fit_exponent(HORIZONS, gaps["recoverable"])
     bound_ratio = max(float((gaps[v] / (np.array(HORIZONS) ** 2 * eps)).max()) for v in ("uniform", "concentrated"))
     rl_gap = max(abs(error_bounds.cliff_instance(h, eps).rl_gap()) for h in HORIZONS)
+    gap_rows = [row for v in CLIFF_VARIANTS
+                for row in _gap_rows(f"cliff ({v})", "BC", HORIZONS, gaps[v], [eps] * len(HORIZONS), ("H²ε",))]
+    fit_rows = [_fit_row("cliff (uniform)", "BC", HORIZONS, fit, 2.0),
+                _fit_row("cliff (recoverable)", "BC", HORIZONS, fit_recoverable)]
     return Outcome(
         [_fit_criterion("uniform cliff", fit, 2.0),
          Criterion("max gap / (H²ε)", bound_ratio, 1.0 + EXACT),
@@ -242,7 +283,14 @@ def _bc_tv(profile: str) -> Outcome:
         detail=f"Uniform cliff exponent {fit.describe()}; concentrated variant = H²ε exactly (bound tight); "
                f"recoverable errors give exponent {fit_recoverable.describe()} (linear, DAgger-like); RL on the "
                f"learner's endogenous reward follows its mode = the expert path (max |gap| {rl_gap:.2g}). ε_π "
-               "is infinite here (deterministic expert), so this is the classical reading, not the paper's.")
+               "is infinite here (deterministic expert), so this is the classical reading, not the paper's.",
+        tables={"gaps": gap_rows, "exponents": fit_rows})
+
+
+def _walk_gap_rows(walk: dict, policy: str, bounds: tuple[str, ...]) -> list[dict]:
+    """`_gap_rows` of the random-walk automaton (α = 0.3) from `error_bounds.walk_gaps`: BC or RL gap."""
+    gaps = [bc if policy == "BC" else rl for bc, rl, _ in walk.values()]
+    return _gap_rows("walk", policy, list(walk), gaps, [eps for _, _, eps in walk.values()], bounds, alpha=0.3)
 
 
 @claim(id="bounds.thm2_bc_upper_bound_sup_logratio", source=f"{PAPER}, Theorem 2 (BC part, explicit constant)",
@@ -253,7 +301,8 @@ def _bc_upper(profile: str) -> Outcome:
     walk = error_bounds.walk_gaps(HORIZONS)
     walk_ratio = max(bc / error_bounds.bc_bound_quadratic(h, eps) for h, (bc, _, eps) in walk.items())
     return Outcome([Criterion("max gap / (H(H+1)/2 tanh(ε_π/2))", max(random_ratio, walk_ratio), 1.0)],
-                   measured={"random trees": random_ratio, "walk": walk_ratio})
+                   measured={"random trees": random_ratio, "walk": walk_ratio},
+                   tables={"gaps": _walk_gap_rows(walk, "BC", ("H(H+1)/2·tanh(ε_π/2)",))})
 
 
 @claim(id="bounds.thm2_bc_quadratic_rate_sup_logratio", source=f"{PAPER}, Theorem 2 (BC O(H²) vs RL O(H))",
@@ -271,6 +320,8 @@ def _bc_rate(profile: str) -> Outcome:
                              "gap H=1024": bc_top,
                              "H(H+1)/2 tanh(ε/2) H=1024": error_bounds.bc_bound_quadratic(top, eps_top),
                              "H sqrt(Hε tanh(ε/2)) H=1024": error_bounds.bc_bound_three_halves(top, eps_top)},
+                   tables={"gaps": _walk_gap_rows(walk, "BC", ("H(H+1)/2·tanh(ε_π/2)", "H·√(Hε_π·tanh(ε_π/2))")),
+                           "exponents": [_fit_row("walk", "BC", list(walk), fit, 2.0)]},
                    detail=f"Fitted exponent {fit.describe()}, not 2. Under ε_π the KL chain rule + Pinsker give "
                           "|gap| ≤ H·sqrt(H ε tanh(ε/2)) = O(H^{3/2}ε_π) "
                           "(bounds.thm2_bc_three_halves_sup_logratio), so no construction reaches H²; the BC/RL "
@@ -290,6 +341,8 @@ def _bc_three_halves(profile: str) -> Outcome:
     return Outcome([Criterion("max |gap| / (H sqrt(Hε tanh(ε/2)))", max(random_ratio, walk_ratio), 1.0),
                     _fit_criterion("walk BC gap, H >= 32", fit, 1.5)],
                    measured={"random trees": random_ratio, "walk": walk_ratio, "exponent H>=32": fit.slope},
+                   tables={"gaps": _walk_gap_rows(walk, "BC", ("H·√(Hε_π·tanh(ε_π/2))",)),
+                           "exponents": [_fit_row("walk", "BC", list(walk)[3:], fit, 1.5)]},
                    detail=f"Walk exponent for H ≥ 32: {fit.describe()}; the constant is loose (walk ratio "
                           f"{walk_ratio:.3g}), the rate is not.")
 
@@ -312,6 +365,10 @@ def _rl(profile: str) -> Outcome:
                     _fit_criterion("mode-swap RL gap", fit, 1.0)],
                    measured={"random trees": random_ratio, "mode swap": swap_ratio, "walk": walk_ratio,
                              "exponent": fit.slope, "walk RL gap at H=1024": walk[HORIZONS[-1]][1]},
+                   tables={"gaps": _gap_rows("mode swap", "RL", HORIZONS, swap_gaps, [i.eps_pi for i in swaps],
+                                             ("2αHε_π",), alpha=swaps[0].alpha)
+                           + _walk_gap_rows(walk, "RL", ("2αHε_π",)),
+                           "exponents": [_fit_row("mode swap", "RL", HORIZONS, fit, 1.0)]},
                    detail=f"Mode swap: gap = αH(1−p)ε_π, ratio {swap_ratio:.3f} (≈1/4), exponent {fit.describe()}. "
                           f"On the walk RL beats the expert (gap {walk[HORIZONS[-1]][1]:.3g} at H=1024): π^E is "
                           "optimal for the entropy-regularised objective, not for the unregularised V of eq. (1).")
@@ -323,10 +380,16 @@ KAPPA_BETAS = (10.0, 1.0, 0.1, 0.01)  # α = 1, so κ = 1 + α/β ∈ {1.1, 2, 1
 
 
 @lru_cache(maxsize=2)
-def _theorem3_reports(profile: str) -> tuple[list, dict]:
-    """Fixed-point and KL-sharpening reports on random V=3, H=4 softmax policies (α = 1), shared by 4 claims."""
+def _theorem3_policies(profile: str) -> list:
+    """Random V=3, H=4 softmax policies π̂ (α = 1), the instances of the Theorem 3 claims."""
     rng = np.random.default_rng(301)
-    policies = [soft_rl.softmax_policy(soft_rl.random_levels(rng, 3, 4, -2, 2), 1.0) for _ in range(_n(profile, 5, 50))]
+    return [soft_rl.softmax_policy(soft_rl.random_levels(rng, 3, 4, -2, 2), 1.0) for _ in range(_n(profile, 5, 50))]
+
+
+@lru_cache(maxsize=2)
+def _theorem3_reports(profile: str) -> tuple[list, dict]:
+    """Fixed-point and KL-sharpening reports on `_theorem3_policies`, shared by 4 claims."""
+    policies = _theorem3_policies(profile)
     fixed = [fixed_point_report(policy, 1.0) for policy in policies]
     kl = {beta: [kl_sharpening_report(policy, 1.0, beta) for policy in policies] for beta in KAPPA_BETAS}
     return fixed, kl
@@ -371,13 +434,26 @@ def _thm3_sharpening(profile: str) -> Outcome:
                 for beta, reports in kl.items() for key in ("mode probability after round 1",
                                                             "entropy after / before round 1", "rounds to mode >= 0.99")}
     law_err = max(_worst(r, "max |law - pi^kappa/Z|") for r in kl.values())
+    policies = _theorem3_policies(profile)
+    sharpening = [{"kappa": 1 + 1 / beta, "beta": beta, "instance": index,
+                   "mode_probability_before": float(response_law(policy).max()),
+                   "mode_probability_after_round_1": report["mode probability after round 1"],
+                   "entropy_ratio": report["entropy after / before round 1"],
+                   "rounds_to_mode": report["rounds to mode >= 0.99"]}
+                  for beta, reports in kl.items() for index, (policy, report) in enumerate(zip(policies, reports,
+                                                                                                strict=True))]
+    iteration = [{"kappa": 1 + 1 / beta, "instance": index, "round": round_, "mode_probability": probability}
+                 for beta in kl for index, policy in enumerate(policies)
+                 for round_, probability in enumerate([float(response_law(policy).max()),
+                                                       *kl_mode_probabilities(policy, 1.0, beta)])]
     return Outcome([Criterion("max |law − π̂^κ/Z|", law_err, EXACT),
                     Criterion("max rounds to mode prob >= 0.99",
                               max(_worst(r, "rounds to mode >= 0.99") for r in kl.values()), 200.0)],
                    measured=measured,
                    detail="Median rounds to the mode: " + ", ".join(
                        f"κ={1 + 1 / b:g}: {np.median([r['rounds to mode >= 0.99'] for r in reps]):g}"
-                       for b, reps in kl.items()))
+                       for b, reps in kl.items()),
+                   tables={"sharpening": sharpening, "iteration": iteration})
 
 
 @claim(id="irl.thm3_unregularised_mode_fixed_point", source=f"{PAPER}, §3.3 (reading: unregularised RL, "

@@ -71,19 +71,28 @@ def law_entropy(law: np.ndarray) -> float:
     return float(-(positive * np.log(positive)).sum())
 
 
+def kl_mode_probabilities(policy_levels, alpha: float, beta: float, threshold: float = 0.99,
+                          max_rounds: int = 200) -> np.ndarray:
+    """P(mode of π̂) under the response law after rounds 1, 2, … of `kl_regularised_step` (= π̂^{κ^k}/Z at
+    round k, κ = 1 + α/β), up to the first round where it reaches ``threshold``, or ``max_rounds`` rounds."""
+    mode = int(np.argmax(response_law(policy_levels)))
+    policy, probabilities = policy_levels, []
+    for _ in range(max_rounds):
+        policy = kl_regularised_step(policy, alpha, beta)
+        probabilities.append(float(response_law(policy)[mode]))
+        if probabilities[-1] >= threshold:
+            break
+    return np.array(probabilities)
+
+
 def kl_iterations_to_mode(policy_levels, alpha: float, beta: float, threshold: float = 0.99,
                           max_rounds: int = 200) -> int:
     """Rounds of `kl_regularised_step` until the mode of π̂ carries ≥ ``threshold`` of the response law.
 
     Returns ``max_rounds + 1`` when the threshold is not reached (reported, not hidden).
     """
-    mode = int(np.argmax(response_law(policy_levels)))
-    policy = policy_levels
-    for rounds in range(1, max_rounds + 1):
-        policy = kl_regularised_step(policy, alpha, beta)
-        if response_law(policy)[mode] >= threshold:
-            return rounds
-    return max_rounds + 1
+    probabilities = kl_mode_probabilities(policy_levels, alpha, beta, threshold, max_rounds)
+    return len(probabilities) if probabilities[-1] >= threshold else max_rounds + 1
 
 
 def fixed_point_report(policy_levels, alpha: float) -> dict[str, float]:
