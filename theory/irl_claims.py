@@ -195,7 +195,7 @@ def _thm1_trained(profile: str) -> Outcome:
         ratios += [tv / bound for tv, bound in zip(tvs, bounds, strict=True)]
         accuracies = [error_bounds.preference_accuracy(i, 3, 4) for i in insts]
         rows[n_demos] = (np.mean(accuracies), np.mean([i.eps_pi for i in insts]))
-        table += [{"n": n_demos, "instance": index, "accuracy": accuracy, "eps_pi": inst.eps_pi, "tv": tv,
+        table += [{"n_demos": n_demos, "instance": index, "accuracy": accuracy, "eps_pi": inst.eps_pi, "tv": tv,
                    "bound": bound} for index, (inst, accuracy, tv, bound) in enumerate(zip(insts, accuracies, tvs,
                                                                                              bounds, strict=True))]
     measured = {f"n={n}: {k}": float(v) for n, row in rows.items() for k, v in zip(("accuracy", "eps_pi"), row,

@@ -215,7 +215,7 @@ def thm1_at_trained_gpt(profile: str) -> Outcome:
                 for model, grid in rows.items() for n, inst_rows in grid.items() for key in inst_rows[0]}
     measured = {name: value for name, value in measured.items() if np.isfinite(value)}  # held-out: only small n
     tabular_claim = tabular_thm1_check(profile).measured
-    table = [{"learner": learner, "n": n, "instance": index, "accuracy": row["accuracy"],
+    table = [{"learner": learner, "n_demos": n, "instance": index, "accuracy": row["accuracy"],
               "heldout_accuracy": row["held-out accuracy"], "eps_pi": row["eps_pi"], "tv": row["tv"],
               "bound": row["bound"]}
              for learner, grid in rows.items() for n, inst_rows in grid.items() for index, row in enumerate(inst_rows)]
