@@ -75,3 +75,18 @@ def test_duplicate_claim_id_is_rejected(scratch_registry):
     ledger.claim(id="t.dup", source="s", statement="s", check="c")(lambda p: Outcome([]))
     with pytest.raises(ValueError, match="registered twice"):
         ledger.claim(id="t.dup", source="s", statement="s", check="c")(lambda p: Outcome([]))
+
+
+@pytest.mark.parametrize("tables, message", [
+    ({"a.b": [{"x": 1.0}]}, "must match"),  # a dot would make <claim id>.<name>.parquet ambiguous
+    ({"rows": []}, "non-empty"),
+    ({"rows": [{"x": 1.0}, {"y": 2.0}]}, "differ"),
+    ({"rows": [{"x": 1.0}, {"x": "one"}]}, "all numbers or all strings"),
+])
+def test_a_table_that_cannot_be_stored_makes_the_check_an_error(scratch_registry, tables, message):
+    @ledger.claim(id="t.tables", source="test", statement="s", check="c")
+    def _tables(profile):
+        return Outcome([Criterion("gap", 0.1, 0.2)], tables=tables)
+
+    result = evaluate(scratch_registry["t.tables"])
+    assert result.verdict == "error" and message in result.detail and result.tables == {}
