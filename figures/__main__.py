@@ -1,9 +1,10 @@
-"""Build every registered paper figure from stored sweep tables: ``python -m figures [--profile quick|paper]``.
+"""Build every registered paper figure from stored tables: ``python -m figures [--profile quick|paper]``.
 
-Reads results/sweeps/<experiment>/<profile>/{results,steps}.parquet, writes
-results/figures/<profile>/<figure>.{pdf,png} (figures/common.py).  A figure whose tables are missing is
-reported with the sweep command that makes them, and the other figures are still built; the exit status
-is non-zero if any figure could not be built.
+Figures 1-4 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8 read
+the claims ledger's tables listed in results/claims/claims.json (``--claims-root``; made by ``python -m
+theory.verify``).  Every figure is written to results/figures/<profile>/<figure>.{pdf,png} (figures/common.py).
+A figure whose tables are missing or unreadable is reported with the command that makes them, and the other
+figures are still built; the exit status is non-zero if any figure could not be built.
 """
 
 from __future__ import annotations
@@ -12,10 +13,29 @@ import argparse
 import sys
 from pathlib import Path
 
-from figures import fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star
-from figures.common import FIGURES_ROOT, RESULTS_ROOT, MissingTable, build, figure_name
+from figures import (
+    fig1_ntp_vs_rl,
+    fig2_threshold,
+    fig3_rl_curves,
+    fig4_star,
+    fig5_average_reward,
+    fig6_irl,
+    fig7_error_bounds,
+    fig8_iterative_improvement,
+)
+from figures.common import (
+    CLAIMS_ROOT,
+    FIGURES_ROOT,
+    RESULTS_ROOT,
+    MissingTable,
+    build,
+    build_from_ledger,
+    figure_name,
+)
 
-FIGURES = (fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star)
+SWEEP_FIGURES = (fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star)
+LEDGER_FIGURES = (fig5_average_reward, fig6_irl, fig7_error_bounds, fig8_iterative_improvement)
+FIGURES = SWEEP_FIGURES + LEDGER_FIGURES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("quick", "paper"), default="quick", help="which sweep size to plot")
     parser.add_argument("--only", nargs="+", choices=[figure_name(m) for m in FIGURES], help="build only these")
     parser.add_argument("--results-root", type=Path, default=RESULTS_ROOT, help="root of the sweep directories")
+    parser.add_argument("--claims-root", type=Path, default=CLAIMS_ROOT, help="the ledger's claims.json + tables/")
     parser.add_argument("--figures-root", type=Path, default=FIGURES_ROOT, help="where the figures are written")
     args = parser.parse_args(argv)
     failed = []
@@ -31,11 +52,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and name not in args.only:
             continue
         try:
-            paths = build(module, args.profile, args.results_root, args.figures_root)
+            if module in LEDGER_FIGURES:
+                paths = build_from_ledger(module, args.profile, args.claims_root, args.figures_root)
+            else:
+                paths = build(module, args.profile, args.results_root, args.figures_root)
         except MissingTable as exc:
             print(f"[{name}] not built: {exc}", file=sys.stderr)
             failed.append(name)
-        except (KeyError, ValueError) as exc:  # a table without the columns the figure needs (e.g. an old sweep)
+        except (KeyError, ValueError) as exc:  # a table without the columns the figure needs, or unreadable
             print(f"[{name}] not built: {type(exc).__name__}: {exc}", file=sys.stderr)
             failed.append(name)
         else:

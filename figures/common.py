@@ -6,12 +6,15 @@ Where things are:  the tables of experiment E at size P are ``results/sweeps/E/P
 figures go to ``results/figures/P/<figure>.{pdf,png}``.
 
 A figure module defines ``EXPERIMENT`` (the sweep it reads) and ``plot(runs, steps) -> Figure``, a pure
-function of the two tables, so tests can feed it a small synthetic table.
+function of the two tables, so tests can feed it a small synthetic table.  Figures 5-8 read the tables of the
+claims ledger instead (``results/claims/tables/``, listed in claims.json): see the last section of this file.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -117,3 +120,87 @@ def build(module: ModuleType, profile: str, results_root: Path = RESULTS_ROOT,
 
 def figure_name(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
+
+
+# --- figures drawn from the claims ledger's tables (python -m theory.verify) --------------------------------------
+#
+# A ledger figure module defines ``TABLES`` (the stored tables it reads, each named '<claim id>.<table name>', the
+# file stem under <claims root>/tables/) and ``plot(tables, ledger_profile) -> Figure``, a pure function of those
+# tables (a dict keyed like TABLES) and of the ledger profile stated in the caption.
+
+CLAIMS_ROOT = Path("results/claims")
+LEDGER_PROFILES = {"quick": "quick", "paper": "full"}  # the ledger profile of a figures profile (as sweeps.reproduce)
+
+
+class UnreadableTable(ValueError):
+    """A stored table or claims.json exists but cannot be read; the message names the file and the command."""
+
+
+def ledger_command(claim_ids: list[str], profile: str, claims_root: Path = CLAIMS_ROOT) -> str:
+    """The `python -m theory.verify` command that stores the tables of ``claim_ids`` in ``claims_root``."""
+    pattern = "^(" + "|".join(re.escape(claim_id) for claim_id in claim_ids) + ")$"
+    return f"python -m theory.verify --profile {LEDGER_PROFILES[profile]} --only '{pattern}' --out {claims_root}"
+
+
+def load_ledger(keys, profile: str, claims_root: Path = CLAIMS_ROOT) -> tuple[dict[str, pd.DataFrame], str]:
+    """The tables ``keys`` ('<claim id>.<table name>') listed in <claims_root>/claims.json, and its profile.
+
+    Only tables listed in claims.json are read, so the figure shows the numbers behind the verdicts in that file
+    (a file left in tables/ by an earlier run of other claims is not used).  Raises MissingTable (nothing to read)
+    or UnreadableTable (a damaged file), each naming the file and the command that makes it.
+    """
+    claims_root = Path(claims_root)
+    command = ledger_command(sorted({key.rsplit(".", 1)[0] for key in keys}), profile, claims_root)
+    ledger_file = claims_root / "claims.json"
+    if not ledger_file.exists():
+        raise MissingTable(f"{ledger_file} is missing: make it with `{command}`")
+    try:
+        ledger = json.loads(ledger_file.read_text())
+        claims = {entry["id"]: entry for entry in ledger["claims"]}
+        ledger_profile = ledger["profile"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UnreadableTable(f"{ledger_file} is not a claims ledger ({type(exc).__name__}: {exc}): remake it with "
+                              f"`{command}`") from exc
+    tables = {}
+    for key in keys:
+        claim_id, name = key.rsplit(".", 1)
+        if claim_id not in claims:
+            raise MissingTable(f"claim {claim_id} is not in {ledger_file} (its last run did not include it): make "
+                               f"its tables with `{command}`")
+        if name not in claims[claim_id].get("tables", {}):
+            raise MissingTable(f"claim {claim_id} (verdict {claims[claim_id]['verdict']}) stored no table {name!r} "
+                               f"in {ledger_file}: make it with `{command}`")
+        path = claims_root / claims[claim_id]["tables"][name]
+        if not path.exists():
+            raise MissingTable(f"{path} (listed in {ledger_file}) is missing: make it with `{command}`")
+        try:
+            tables[key] = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:  # pyarrow: ArrowInvalid (a ValueError) or an I/O error
+            raise UnreadableTable(f"{path} cannot be read as parquet ({type(exc).__name__}: {exc}): remake it with "
+                                  f"`{command}`") from exc
+    return tables, ledger_profile
+
+
+def finish_ledger(fig: Figure, ledger_profile: str, note: str) -> Figure:
+    """`finish` for a ledger figure: the caption says which ledger profile the numbers come from and what the marks
+    are (random instances of the check, n stated), instead of the seed bands of BAND_NOTE."""
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.text(0.01, 0.005, f"tables of `python -m theory.verify --profile {ledger_profile}`; {note}", fontsize=6,
+             va="bottom")
+    return fig
+
+
+def build_from_ledger(module: ModuleType, profile: str, claims_root: Path = CLAIMS_ROOT,
+                      figures_root: Path = FIGURES_ROOT) -> list[Path]:
+    """Load a ledger figure module's tables, plot, and save into figures_root/profile/."""
+    tables, ledger_profile = load_ledger(module.TABLES, profile, claims_root)
+    return save(module.plot(tables, ledger_profile), Path(figures_root) / profile, figure_name(module))
+
+
+def strip(ax, position: float, values: pd.Series, width: float = 0.18, **style) -> None:
+    """One point per instance at x within ``position`` ± ``width``, spread by a fixed-seed jitter (the same pixels
+    on every build), with the median as a black tick."""
+    offsets = np.random.default_rng(0).uniform(-width, width, len(values))
+    ax.scatter(position + offsets, values, s=9, linewidths=0.6, zorder=3, **style)
+    ax.hlines(np.median(values), position - 1.3 * width, position + 1.3 * width, color="black", linewidth=1.0,
+              zorder=4)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from figures import fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star
-from figures.__main__ import FIGURES, main
+from figures.__main__ import SWEEP_FIGURES, main
 from figures.common import MissingTable, build, load_tables, mean_se, save
 from sweeps.collect import RESULTS, STEPS, write_parquet
 
@@ -46,7 +46,7 @@ def test_mean_se_is_mean_and_standard_error_over_seeds():
     assert list(stats["n"]) == [2, 1]
 
 
-@pytest.mark.parametrize("module", FIGURES, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", SWEEP_FIGURES, ids=lambda m: m.__name__)
 def test_every_figure_writes_pdf_and_png_byte_identically(module, tables, tmp_path):
     first = save(module.plot(*tables), tmp_path / "a", "fig")
     second = save(module.plot(*tables), tmp_path / "b", "fig")
@@ -96,9 +96,9 @@ def test_missing_table_names_the_sweep_command_and_other_figures_still_build(tab
     write_parquet(tables[0], sweep_dir / RESULTS)
     write_parquet(tables[1], sweep_dir / STEPS)
     status = main(["--profile", "paper", "--results-root", str(tmp_path / "sweeps"),
-                   "--figures-root", str(tmp_path / "figures")])
+                   "--claims-root", str(tmp_path / "claims"), "--figures-root", str(tmp_path / "figures")])
     err = capsys.readouterr().err
-    assert status == 1 and "3 figure(s) not built: fig2_threshold, fig3_rl_curves, fig4_star" in err
+    assert status == 1 and "7 figure(s) not built: fig2_threshold, fig3_rl_curves, fig4_star, fig5" in err
     assert "experiment=sweep_fig2_threshold hydra/launcher=local" in err  # the paper size has no suffix
     assert sorted(p.name for p in (tmp_path / "figures" / "paper").iterdir()) == ["fig1_ntp_vs_rl.pdf",
                                                                                    "fig1_ntp_vs_rl.png"]
