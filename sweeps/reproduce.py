@@ -71,7 +71,8 @@ def commands(cfg: ReproduceConfig) -> list[tuple[str, list[str]]]:
     steps.append(("claims", [sys.executable, "-m", "theory.verify", "--profile", ledger_profile,
                              "--out", f"{root}/claims"]))
     steps.append(("figures", [sys.executable, "-m", "figures", "--profile", cfg.profile,
-                              "--results-root", f"{root}/sweeps", "--figures-root", f"{root}/figures"]))
+                              "--results-root", f"{root}/sweeps", "--claims-root", f"{root}/claims",
+                              "--figures-root", f"{root}/figures"]))
     return steps
 
 
