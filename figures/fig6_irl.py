@@ -61,7 +61,7 @@ def plot_theorem1(accuracy_ax, tv_ax, models: list[tuple[str, pd.DataFrame]]) ->
     accuracy_ax.axhline(0.5, color="gray", linestyle=":", linewidth=0.8)
     accuracy_ax.set(ylabel="pair accuracy of Σr̂ (vs Σr*)", ylim=(0.4, 1.02),
                     title="preference accuracy (chance: 1/2)")
-    accuracy_ax.legend(loc="lower right")
+    accuracy_ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2))
     tv_ax.axhline(1.0, color="gray", linestyle=":", linewidth=0.8)
     tv_ax.annotate("TV ≤ 1", (0.99, 1.0), xycoords=("axes fraction", "data"), xytext=(0, 2),
                    textcoords="offset points", ha="right", fontsize=6, color="gray")

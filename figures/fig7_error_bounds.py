@@ -55,10 +55,13 @@ def plot_panel(ax, title: str, gaps: pd.DataFrame, exponents: pd.DataFrame, cons
     series = gaps[gaps["construction"].isin(constructions)].groupby(["construction", "policy"], sort=False)
     for index, ((construction, policy), rows) in enumerate(series):
         measured = rows.drop_duplicates("H").sort_values("H")
-        if (measured["gap"] <= 0).all():  # not drawable on a log axis: say so instead
-            worst = measured.iloc[-1]
-            notes.append(f"{policy} gap < 0 at every H, not drawn\n({worst['gap']:.3g} at H = {worst['H']}: "
-                         f"V(π^{policy}) > V(π^E))")
+        hidden = measured[measured["gap"] <= 0]  # not drawable on a log axis: said in a note instead
+        if len(hidden):
+            last = hidden.iloc[-1]
+            notes.append(f"{policy} gap ≤ 0 at {len(hidden)} of {len(measured)} H, not drawn\n({last['gap']:.3g} at "
+                         f"H = {last['H']}: V(π^{policy}) ≥ V(π^E))")
+        measured = measured[measured["gap"] > 0]
+        if measured.empty:
             continue
         fits = exponents[(exponents["construction"] == construction) & (exponents["policy"] == policy)]
         variant = construction.removeprefix("cliff ") if construction.startswith("cliff") else ""

@@ -196,7 +196,7 @@ def test_fig7_labels_fitted_slopes_draws_bounds_and_reports_negative_gaps(tables
     labels = [line.get_label() for line in walk_ax.get_lines()]
     assert labels[0].startswith("BC gap") and "slope 1.540 [1.530, 1.550], H ≥ 4 (ledger: vs 2)" in labels[0]
     assert sorted(labels[1:]) == ["bound H(H+1)/2·tanh(ε_π/2)", "bound H·√(Hε_π·tanh(ε_π/2))"]  # shared rows once
-    assert any("RL gap < 0 at every H" in text.get_text() for text in walk_ax.texts)
+    assert any("RL gap ≤ 0 at 4 of 4 H" in text.get_text() for text in walk_ax.texts)
     gap, bound = swap_ax.get_lines()
     np.testing.assert_allclose(gap.get_ydata(), 0.005 * np.array(HORIZONS))
     assert bound.get_label() == "bound 2αHε_π" and (bound.get_ydata() > gap.get_ydata()).all()
