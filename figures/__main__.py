@@ -1,6 +1,6 @@
 """Build every registered paper figure from stored tables: ``python -m figures [--profile quick|paper]``.
 
-Figures 1-4 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8 read
+Figures 1-4 and 9 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8 read
 the claims ledger's tables listed in results/claims/claims.json (``--claims-root``; made by ``python -m
 theory.verify``).  Every figure is written to results/figures/<profile>/<figure>.{pdf,png} (figures/common.py).
 A figure whose tables are missing or unreadable is reported with the command that makes them, and the other
@@ -22,6 +22,7 @@ from figures import (
     fig6_irl,
     fig7_error_bounds,
     fig8_iterative_improvement,
+    fig9_d50,
 )
 from figures.common import (
     CLAIMS_ROOT,
@@ -33,9 +34,15 @@ from figures.common import (
     figure_name,
 )
 
-SWEEP_FIGURES = (fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star)
+SWEEP_FIGURES = (fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star, fig9_d50)
 LEDGER_FIGURES = (fig5_average_reward, fig6_irl, fig7_error_bounds, fig8_iterative_improvement)
-FIGURES = SWEEP_FIGURES + LEDGER_FIGURES
+FIGURES = tuple(sorted(SWEEP_FIGURES + LEDGER_FIGURES, key=figure_name))
+ALL_PROFILES = ("quick", "paper")
+
+
+def profiles(module) -> tuple[str, ...]:
+    """The figure profiles a module is drawn for: its ``PROFILES`` (e.g. fig9_d50: paper only), else both."""
+    return getattr(module, "PROFILES", ALL_PROFILES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     for module in FIGURES:
         name = figure_name(module)
         if args.only and name not in args.only:
+            continue
+        if args.profile not in profiles(module):
+            print(f"[{name}] skipped: drawn for profile {', '.join(profiles(module))} only")
             continue
         try:
             if module in LEDGER_FIGURES:

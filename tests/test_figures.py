@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from figures import fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star
+from figures import fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star, fig9_d50
 from figures.__main__ import SWEEP_FIGURES, main
 from figures.common import MissingTable, build, load_tables, mean_se, save
 from sweeps.collect import RESULTS, STEPS, write_parquet
@@ -26,6 +26,7 @@ def synthetic_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                         rows.append({"job": job, "task.d": d, "task.p_cot": p_cot, "model.name": model,
                                      "train.steps": 100, "seed": seed, "rl.algo": algo,
                                      "ntp.greedy/accuracy": 0.5 + 0.1 * seed, "ntp.sampled/long_fraction": long,
+                                     "ntp.forced_long/accuracy": 0.97 + 0.01 * seed,
                                      "rl.final.greedy/accuracy": 0.9 + 0.01 * seed})
                         for step in range(4):
                             steps += [(job, "rl", step, "greedy/accuracy", 0.5 + 0.1 * step),
@@ -89,6 +90,25 @@ def test_fig4_recursion_doubles_the_odds():
     assert np.allclose(odds, (1 / 9) * 2.0 ** np.arange(1, 5))
 
 
+def test_fig9_bars_are_the_seed_means_and_the_length_panel_marks_d(tables):
+    runs, steps = tables
+    d50 = runs[(runs["task.d"] == 8) & (runs["task.p_cot"] == 0.1) & (runs["model.name"] == "gpt")
+               & (runs["rl.algo"] == "grpo")]
+    bars_ax, accuracy_ax, length_ax = fig9_d50.plot(d50, steps[steps["job"].isin(d50["job"])]).axes
+    heights = [patch.get_height() for patch in bars_ax.patches]
+    assert np.allclose(heights, [d50[c].mean() for c, _ in fig9_d50.BARS]) and np.allclose(heights, [0.6, 0.98, 0.91])
+    mean_length = next(line for line in length_ax.get_lines() if line.get_label().startswith("NTP + GRPO"))
+    assert np.allclose(mean_length.get_ydata(), [1, 2, 3, 4])
+    assert any(line.get_label() == "full chain, d = 8" for line in length_ax.get_lines())
+
+
+def test_paper_only_figure_is_skipped_at_the_quick_size(tmp_path, capsys):
+    status = main(["--profile", "quick", "--only", "fig9_d50", "--results-root", str(tmp_path),
+                   "--figures-root", str(tmp_path / "figures")])
+    assert status == 0 and "[fig9_d50] skipped: drawn for profile paper only" in capsys.readouterr().out
+    assert not (tmp_path / "figures").exists()
+
+
 def test_missing_table_names_the_sweep_command_and_other_figures_still_build(tables, tmp_path, capsys):
     with pytest.raises(MissingTable, match=r"python -m sweeps\.pipeline -m experiment=sweep_fig4_star_quick"):
         load_tables("fig4_star", "quick", tmp_path)
@@ -98,7 +118,8 @@ def test_missing_table_names_the_sweep_command_and_other_figures_still_build(tab
     status = main(["--profile", "paper", "--results-root", str(tmp_path / "sweeps"),
                    "--claims-root", str(tmp_path / "claims"), "--figures-root", str(tmp_path / "figures")])
     err = capsys.readouterr().err
-    assert status == 1 and "7 figure(s) not built: fig2_threshold, fig3_rl_curves, fig4_star, fig5" in err
+    assert status == 1 and "8 figure(s) not built: fig2_threshold, fig3_rl_curves, fig4_star, fig5" in err
+    assert "fig9_d50" in err.splitlines()[-1]  # paper-only figure: attempted at the paper size
     assert "experiment=sweep_fig2_threshold hydra/launcher=local" in err  # the paper size has no suffix
     assert sorted(p.name for p in (tmp_path / "figures" / "paper").iterdir()) == ["fig1_ntp_vs_rl.pdf",
                                                                                    "fig1_ntp_vs_rl.png"]
