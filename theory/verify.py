@@ -49,9 +49,9 @@ def format_table(results: list[ClaimResult]) -> str:
     return "\n".join(lines)
 
 
-def format_markdown(results: list[ClaimResult], profile: str) -> str:
+def format_markdown(results: list[ClaimResult], profile: str, title: str = "Claims ledger") -> str:
     """claims.md: the summary table, then every claim with its statement, check, numbers and detail."""
-    out = [f"# Claims ledger (profile `{profile}`)", "", "| claim | kind | verdict | measured | tolerance | source |",
+    out = [f"# {title} (profile `{profile}`)", "", "| claim | kind | verdict | measured | tolerance | source |",
            "|---|---|---|---|---|---|"]
     for r in results:
         out.append(f"| `{r.id}` | {r.kind} | **{r.verdict}** | {r.measured_text} | {r.tolerance_text} | {r.source} |")

@@ -1,0 +1,321 @@
+"""Empirical checks of the parity claims on stored sweep tables: ``python -m sweeps.checks [--profile paper]``.
+
+The claims ledger (theory/) checks exact statements on enumerable models; these checks read what the sweeps
+measured on trained models (results/sweeps/<experiment>/<profile>/{results,steps}.parquet, sweeps/collect.py)
+and give each statement of Tsilivis et al. 2025 (research/parity_cot_rl.md) a verdict computed from those
+numbers against a stated tolerance, with the same rules and the same table as the ledger (theory.claims:
+holds / holds-with-caveat / fails / error).  A check needs the sweeps it names; a sweep that exists at the
+profile but has no collected tables makes the check ``error`` (the detail names the sweep command), a sweep
+with no copy at the profile (``d50`` and ``ablations`` are paper size only) drops it from that profile.
+
+Tolerances are those of the issues (0.05 on accuracies and fractions, which is 2.2-4 binomial standard errors
+on the 512-2048 held-out prompts; 0.02 on the STaR recursion), except where a check says why it differs.
+
+    python -m sweeps.checks --profile paper       # prints the table, writes results/checks/paper/checks.{json,md}
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sweeps.collect import RESULTS_ROOT, load_tables
+from sweeps.config import LEDGER_PROFILES, sweep_experiments
+from theory.claims import ClaimResult, ClaimSpec, Criterion, Outcome, evaluate
+from theory.verify import format_markdown, format_table
+from toy.parity import chain_positions
+from toy.runio import atomic_write_json, atomic_write_text
+
+PAPER = "Tsilivis et al. 2025 (RL after NTP)"
+Tables = dict[str, tuple[pd.DataFrame, pd.DataFrame]]  # experiment -> (runs, steps)
+CHECKS: list[tuple[ClaimSpec, tuple[str, ...]]] = []
+
+
+def sweep_check(*, id: str, source: str, statement: str, check: str, experiments: tuple[str, ...],
+                kind: str = "seed"):
+    """Register ``fn(tables) -> Outcome`` as the check of a claim on the sweeps ``experiments``."""
+
+    def register(fn: Callable[[Tables], Outcome]) -> Callable[[Tables], Outcome]:
+        CHECKS.append((ClaimSpec(id=id, source=source, statement=statement, check=check, run=fn, kind=kind),
+                       experiments))
+        return fn
+
+    return register
+
+
+def stacked(tables: Tables, experiments: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The runs tables of ``experiments`` (default: all loaded) stacked, with an ``experiment`` column."""
+    names = [name for name in tables if experiments is None or name in experiments]
+    return pd.concat([tables[name][0].assign(experiment=name) for name in names], ignore_index=True)
+
+
+def chain_length(runs: pd.DataFrame) -> pd.Series:
+    """Tokens of the full long response before <eos> (d for the full chain, fewer for a leap chain)."""
+    leap = runs["task.leap"] if "task.leap" in runs else pd.Series(1, index=runs.index)
+    return pd.Series([len(chain_positions(int(d), int(k))) for d, k in zip(runs["task.d"], leap, strict=True)],
+                     index=runs.index)
+
+
+def ablation(runs: pd.DataFrame, option: str) -> pd.DataFrame:
+    """Rows of the ablations sweep made with ``ablation=option`` (the job directory name records the choice)."""
+    return runs[runs["job"].str.split(",").apply(lambda parts: f"ablation={option}" in parts)]
+
+
+def worst(frame: pd.DataFrame, value: pd.Series, label: str, smallest: bool = False) -> str:
+    """'label = v at E/J' for the row of ``frame`` where ``value`` is largest (or smallest): names the worst case."""
+    index = value.idxmin() if smallest else value.idxmax()
+    return f"{label} = {value[index]:.3g} at {frame.loc[index, 'experiment']}/{frame.loc[index, 'job']}"
+
+
+def learned_chain(runs: pd.DataFrame, prefix: str = "ntp.") -> pd.Series:
+    """The chain is learned: greedy decoding with <eos> forbidden until the end gives the answer (≥ 0.95)."""
+    return runs[f"{prefix}forced_long/accuracy"] >= 0.95
+
+
+BELOW = ("fig1_ntp_vs_rl", "fig2_threshold", "d50", "ablations")
+
+
+@sweep_check(
+    id="parity.ntp.greedy_at_chance_below_third", source=f"{PAPER}, Thm 1 (pre-training); research notes §6.2",
+    statement="After NTP on D(p_cot) with p_cot < 1/3, greedy decoding is at chance (accuracy 1/2), whatever d.",
+    check="Every NTP model with p_cot < 1/3 (leap-1 chain): max |greedy accuracy − 0.5| ≤ 0.05.",
+    experiments=BELOW)
+def greedy_chance(tables: Tables) -> Outcome:
+    runs = stacked(tables)
+    runs = runs[(runs["task.p_cot"] < 1 / 3) & (runs.get("task.leap", 1) == 1)]
+    deviation = (runs["ntp.greedy/accuracy"] - 0.5).abs()
+    return Outcome([Criterion("max |greedy acc − 1/2|", deviation.max(), 0.05)],
+                   measured={"jobs": len(runs), "p_cot": sorted(runs["task.p_cot"].unique().tolist())},
+                   detail=f"{len(runs)} NTP models; " + worst(runs, deviation, "max deviation"))
+
+
+@sweep_check(
+    id="parity.ntp.greedy_solves_above_third", source=f"{PAPER}, Thm 1; research notes §6.2",
+    statement="After NTP with p_cot > 1/3, greedy decoding emits the long chain and is correct (NTP suffices).",
+    check="Every NTP model with p_cot > 1/3: min greedy accuracy ≥ 0.95.", experiments=("fig2_threshold",))
+def greedy_above(tables: Tables) -> Outcome:
+    runs = stacked(tables)
+    runs = runs[runs["task.p_cot"] > 1 / 3]
+    shortfall = 1 - runs["ntp.greedy/accuracy"]
+    return Outcome([Criterion("min greedy acc", 1 - shortfall.max(), 0.95, ">=")], measured={"jobs": len(runs)},
+                   detail=f"{len(runs)} NTP models; " + worst(runs, shortfall, "max 1 − accuracy"))
+
+
+@sweep_check(
+    id="parity.ntp.length_calibration", source=f"{PAPER}, §3.2 ('calibrated with respect to length')",
+    statement="NTP models generate long responses with probability p_cot at T = 1, so their sampled accuracy is "
+              "(1 + p_cot)/2.",
+    check="NTP models whose chain is learned (forced-long accuracy ≥ 0.95), leap-1: max |sampled long fraction − "
+          "p_cot| ≤ 0.05 (primary), max |sampled accuracy − (1 + p_cot)/2| ≤ 0.05.",
+    experiments=("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "d50", "ablations"))
+def calibration(tables: Tables) -> Outcome:
+    runs = stacked(tables)
+    runs = runs[learned_chain(runs) & (runs.get("task.leap", 1) == 1)]
+    long_gap = (runs["ntp.sampled/long_fraction"] - runs["task.p_cot"]).abs()
+    accuracy_gap = (runs["ntp.sampled/accuracy"] - (1 + runs["task.p_cot"]) / 2).abs()
+    return Outcome([Criterion("max |P(long) − p_cot|", long_gap.max(), 0.05),
+                    Criterion("max |P(correct) − (1+p)/2|", accuracy_gap.max(), 0.05)],
+                   measured={"jobs": len(runs)},
+                   detail=f"{len(runs)} NTP models; {worst(runs, long_gap, 'max long-fraction gap')}; "
+                          f"{worst(runs, accuracy_gap, 'max accuracy gap')}")
+
+
+POLICY_GRADIENT = ("fig1_ntp_vs_rl", "fig3_rl_curves", "d50", "ablations")
+
+
+def policy_gradient_runs(tables: Tables) -> pd.DataFrame:
+    """GRPO / REINFORCE jobs that start from a learned chain (full or leap chain) and p_cot > 0."""
+    runs = stacked(tables)
+    return runs[runs["rl.algo"].isin(["grpo", "reinforce"]) & learned_chain(runs, "rl.start.")
+                & (runs["task.p_cot"] > 0)]
+
+
+@sweep_check(
+    id="parity.rl.greedy_solves_and_length_grows", source=f"{PAPER}, §3.1 and Fig. 3; research notes §6.3",
+    statement="RL (GRPO, REINFORCE) after NTP takes greedy accuracy from chance to ~100% while the response "
+              "length grows to the chain's length.",
+    check="GRPO/REINFORCE jobs starting from a learned chain: min final greedy accuracy ≥ 0.95 (primary); min final "
+          "sampled (T = 1) mean length / chain length ≥ 0.9.", experiments=POLICY_GRADIENT)
+def rl_solves(tables: Tables) -> Outcome:
+    runs = policy_gradient_runs(tables)
+    shortfall = 1 - runs["rl.final.greedy/accuracy"]
+    length_ratio = runs["rl.final.sampled/mean_length"] / chain_length(runs)
+    return Outcome([Criterion("min final greedy acc", 1 - shortfall.max(), 0.95, ">="),
+                    Criterion("min sampled length / chain", length_ratio.min(), 0.9, ">=")],
+                   measured={"jobs": len(runs)},
+                   detail=f"{len(runs)} RL jobs; {worst(runs, shortfall, 'max 1 − accuracy')}; "
+                          f"{worst(runs, length_ratio, 'min length ratio', smallest=True)}")
+
+
+@sweep_check(
+    id="parity.rl.iterations_to_solve", source="research notes §5.3 (GRPO: greedy 1.0 by iteration 10 at d = 16)",
+    statement="From a learned chain, GRPO/REINFORCE reach greedy accuracy ≥ 0.95 within 60 iterations.",
+    check="First evaluated iteration with held-out greedy accuracy ≥ 0.95 (resolution: rl_eval.every); the number "
+          "of jobs not there by iteration 60 (never, or later) ≤ 0.", experiments=POLICY_GRADIENT)
+def iterations_to_solve(tables: Tables) -> Outcome:
+    runs, first = policy_gradient_runs(tables), {}
+    for experiment, (_, steps) in tables.items():
+        solved = steps[(steps["stage"] == "rl") & (steps["metric"] == "greedy/accuracy") & (steps["value"] >= 0.95)]
+        first |= {(experiment, job): step for job, step in solved.groupby("job")["step"].min().items()}
+    needed = pd.Series([first.get((e, j), np.inf) for e, j in zip(runs["experiment"], runs["job"], strict=True)],
+                       index=runs.index, dtype=float)
+    late = runs[needed > 60]
+    # Per algorithm, the iterations each job needed (None: never solved; JSON has no infinity).
+    by_algo = {f"{algo}: iterations": [None if np.isinf(n) else n for n in sorted(needed[runs["rl.algo"] == algo])]
+               for algo in sorted(runs["rl.algo"].unique())}
+    return Outcome([Criterion("jobs not solved by iteration 60", len(late), 0)],
+                   measured={"jobs": len(runs), **by_algo},
+                   detail="late or never: " + (", ".join(f"{e}/{j}" for e, j in zip(late["experiment"], late["job"],
+                                                                                       strict=True)) or "none"))
+
+
+@sweep_check(
+    id="parity.star.recursion_linear", source=f"{PAPER}, §3.2 / Thm 2 (p_n = 2p_{{n−1}}/(1+p_{{n−1}}))",
+    statement="STaR on the autoregressive linear model: the long fraction of the kept set follows p_n = "
+              "2p_{n−1}/(1+p_{n−1}) from p_0 = p_cot (the odds double every round).",
+    check="Rounds 1-5 of every fig4 job: max |kept long fraction − p_n| ≤ 0.02 (primary; p_n from p_0 = p_cot, "
+          "no measured input); max |kept − 2s_n/(1+s_n)| ≤ 0.02 with s_n the round's sampled long fraction.",
+    experiments=("fig4_star",))
+def star_linear(tables: Tables) -> Outcome:
+    runs, steps = tables["fig4_star"]
+    rounds = star_rounds(runs, steps, rounds=5)
+    a_priori = (rounds["star/kept_long_fraction"] - rounds["recursion"]).abs()
+    one_step = (rounds["star/kept_long_fraction"] - rounds["star/one_step_prediction"]).abs()
+    per_round = rounds.assign(gap=a_priori).groupby("step")["gap"].max()
+    return Outcome([Criterion("max |kept − p_n|, rounds 1-5", a_priori.max(), 0.02),
+                    Criterion("max |kept − 2s/(1+s)|", one_step.max(), 0.02)],
+                   measured={"jobs": len(runs), "max gap per round": per_round.round(4).tolist()},
+                   tables={"rounds": rounds.to_dict("records")})
+
+
+def star_rounds(runs: pd.DataFrame, steps: pd.DataFrame, rounds: int) -> pd.DataFrame:
+    """One row per (STaR job, round ≤ rounds): its star/* metrics and the a-priori recursion p_n from p_cot."""
+    star = steps[(steps["stage"] == "rl") & steps["metric"].str.startswith("star/") & steps["step"].between(1, rounds)]
+    wide = star.pivot_table(index=["job", "step"], columns="metric", values="value").reset_index()
+    wide = wide.merge(runs[["job", "task.p_cot", "seed"]], on="job")
+    odds = wide["task.p_cot"] / (1 - wide["task.p_cot"]) * 2.0 ** wide["step"]  # p_n = 2p/(1+p): odds double
+    return wide.assign(recursion=odds / (1 + odds))
+
+
+@sweep_check(
+    id="parity.star.recursion_gpt", source=f"{PAPER}, §3.2 (the recursion, read on the tiny GPT)",
+    statement="STaR on the tiny GPT at T = 1: the kept set's long fraction is 2s/(1+s) of the sampled one (long "
+              "responses correct, short ones right half the time), and compounds as the recursion.",
+    check="ablation=star_t1, rounds 1-5: |kept − 2s/(1+s)| / SE ≤ 3 (primary; SE = √(k(1−k)/kept), the binomial "
+          "error of the kept fraction, so 3 SE is a 99.7% band and no model error is allowed for); |kept − p_n| / SE "
+          "≤ 3 with p_n from p_0 = p_cot (secondary: also needs fine-tuning to fit the kept set exactly).",
+    experiments=("ablations",))
+def star_gpt(tables: Tables) -> Outcome:
+    runs, steps = tables["ablations"]
+    rounds = star_rounds(ablation(runs, "star_t1"), steps, rounds=5)
+    kept = rounds["star/kept_long_fraction"]
+    stderr = np.sqrt(kept * (1 - kept) / rounds["star/kept"])
+    one_step = (kept - rounds["star/one_step_prediction"]).abs() / stderr
+    a_priori = (kept - rounds["recursion"]).abs() / stderr
+    return Outcome([Criterion("max one-step gap / SE", one_step.max(), 3),
+                    Criterion("max |kept − p_n| / SE", a_priori.max(), 3)],
+                   measured={"jobs": int(rounds["job"].nunique()), "max |kept − p_n|": float((kept - rounds[
+                       "recursion"]).abs().max()), "median SE": float(stderr.median())},
+                   tables={"rounds": rounds.assign(stderr=stderr).to_dict("records")})
+
+
+@sweep_check(
+    id="parity.star.high_temperature_fails", source="research notes §4, §8 critique 6 (secondary summaries)",
+    statement="STaR with a high sampling temperature (T = 1.5, 2) and end-to-end reward fails to reach a "
+              "generalising model, where T = 1 succeeds.",
+    check="ablations star_t15 / star_t2: max final greedy accuracy ≤ 0.6 (primary: stays near chance); star_t1: min "
+          "final greedy accuracy ≥ 0.95 (the control).", experiments=("ablations",))
+def star_temperature(tables: Tables) -> Outcome:
+    runs = tables["ablations"][0]
+    hot = pd.concat([ablation(runs, "star_t15"), ablation(runs, "star_t2")])
+    control = ablation(runs, "star_t1")
+    return Outcome([Criterion("max final greedy acc, T ≥ 1.5", hot["rl.final.greedy/accuracy"].max(), 0.6),
+                    Criterion("min final greedy acc, T = 1", control["rl.final.greedy/accuracy"].min(), 0.95, ">=")],
+                   measured={f"T={t:g}: final greedy acc": sorted(g["rl.final.greedy/accuracy"].round(3).tolist())
+                             for t, g in pd.concat([hot, control]).groupby("rl.temperature")})
+
+
+@sweep_check(
+    id="parity.rl.too_early_checkpoint", source=f"{PAPER}, §3.1 (post-training 'too early')",
+    statement="If RL starts before NTP has learned the chain, the length increases but the model does not "
+              "generalise.",
+    check="ablations too_early_150/300 whose start checkpoint has forced-long accuracy < 0.95: max final greedy "
+          "accuracy < 0.95 (primary, as max ≤ 0.95); min final − start sampled mean length ≥ 1 token (secondary).",
+    experiments=("ablations",))
+def too_early(tables: Tables) -> Outcome:
+    runs = tables["ablations"][0]
+    early = pd.concat([ablation(runs, "too_early_150"), ablation(runs, "too_early_300")])
+    early = early[~learned_chain(early, "rl.start.")]
+    growth = early["rl.final.sampled/mean_length"] - early["rl.start.sampled/mean_length"]
+    return Outcome([Criterion("max final greedy acc", early["rl.final.greedy/accuracy"].max(), 0.95),
+                    Criterion("min length growth (tokens)", growth.min(), 1.0, ">=")],
+                   measured={"jobs without a learned chain": len(early),
+                             "start forced-long accuracy": early["rl.start.forced_long/accuracy"].round(3).tolist()})
+
+
+@sweep_check(
+    id="parity.rl.no_cot_control", source="research notes §8 critique 1 (elicitation, not creation)",
+    statement="With no long demonstrations (p_cot = 0), RL does not create the long behaviour.",
+    check="ablation no_cot: max final sampled long fraction ≤ 0.05 (primary); max final greedy accuracy ≤ 0.55.",
+    kind="derived", experiments=("ablations",))
+def no_cot(tables: Tables) -> Outcome:
+    runs = ablation(tables["ablations"][0], "no_cot")
+    return Outcome([Criterion("max final sampled long fraction", runs["rl.final.sampled/long_fraction"].max(), 0.05),
+                    Criterion("max final greedy acc", runs["rl.final.greedy/accuracy"].max(), 0.55)],
+                   measured={"jobs": len(runs)})
+
+
+@sweep_check(
+    id="parity.ntp.leap2_below_third", source=f"{PAPER}, Fig. 15 (secondary summary: leap-2 'generalizes even "
+                                              "below p_cot = 1/3')",
+    statement="With the leap-2 chain, NTP alone generalises under greedy decoding at p_cot = 0.2 < 1/3.",
+    check="ablation leap2: min NTP greedy accuracy ≥ 0.95 (primary); min greedy accuracy after GRPO ≥ 0.95.",
+    experiments=("ablations",))
+def leap2(tables: Tables) -> Outcome:
+    runs = ablation(tables["ablations"][0], "leap2")
+    return Outcome([Criterion("min NTP greedy acc", runs["ntp.greedy/accuracy"].min(), 0.95, ">="),
+                    Criterion("min NTP+GRPO greedy acc", runs["rl.final.greedy/accuracy"].min(), 0.95, ">=")],
+                   measured={"NTP greedy acc": runs["ntp.greedy/accuracy"].round(3).tolist(),
+                             "NTP forced-long acc": runs["ntp.forced_long/accuracy"].round(3).tolist()})
+
+
+def run_checks(profile: str, results_root: Path = RESULTS_ROOT) -> list[ClaimResult]:
+    """Evaluate every check whose sweeps exist at ``profile`` (tables loaded from ``results_root``)."""
+    results, suffix = [], "_quick" if profile == "quick" else ""
+    existing = set(sweep_experiments(profile))
+    for spec, experiments in CHECKS:
+        present = tuple(name for name in experiments if f"sweep_{name}{suffix}" in existing)
+        if not present:
+            continue
+
+        def run(_ledger_profile: str, spec=spec, present=present) -> Outcome:
+            return spec.run({name: load_tables(name, profile, results_root) for name in present})
+
+        results.append(evaluate(ClaimSpec(spec.id, spec.source, spec.statement,
+                                          f"{spec.check} Sweeps: {', '.join(present)} ({profile}).", run, spec.kind),
+                                LEDGER_PROFILES[profile]))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sweeps.checks", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=sorted(LEDGER_PROFILES), default="quick", help="sweep size to read")
+    parser.add_argument("--results-root", type=Path, default=RESULTS_ROOT, help="root of the sweep directories")
+    parser.add_argument("--out", type=Path, default=None, help="where checks.json/md go (results/checks/<profile>)")
+    args = parser.parse_args(argv)
+    out = args.out or Path("results/checks") / args.profile
+    results = run_checks(args.profile, args.results_root)
+    print(format_table(results))
+    atomic_write_json(out / "checks.json", {"profile": args.profile, "checks": [vars(r) for r in results]})
+    atomic_write_text(out / "checks.md", format_markdown(results, args.profile, title="Empirical checks"))
+    print(f"wrote {out / 'checks.json'} and {out / 'checks.md'}")
+    return 1 if any(r.verdict == "error" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

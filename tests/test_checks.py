@@ -1,0 +1,102 @@
+"""sweeps.checks: verdicts come from the stored sweep numbers (they flip when a number crosses its tolerance), a
+missing table is an error naming the sweep command, and paper-only sweeps drop out of the quick profile."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from sweeps.checks import main, run_checks, star_rounds
+from sweeps.collect import RESULTS, STEPS, write_parquet
+
+QUICK = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star")
+
+
+def ntp_row(job: str, p_cot: float, greedy: float, **extra) -> dict:
+    """A calibrated NTP model whose chain is learned, greedy accuracy ``greedy``, then GRPO to 1.0 at length d."""
+    return {"job": job, "task.d": 8, "task.leap": 1, "task.p_cot": p_cot, "seed": 0, "rl.algo": "grpo",
+            "ntp.greedy/accuracy": greedy, "ntp.forced_long/accuracy": 1.0, "ntp.sampled/long_fraction": p_cot,
+            "ntp.sampled/accuracy": (1 + p_cot) / 2, "rl.start.forced_long/accuracy": 1.0,
+            "rl.final.greedy/accuracy": 1.0, "rl.final.sampled/mean_length": 8.0} | extra
+
+
+def star_steps(job: str, p_cot: float, offset: float = 0.0) -> list[tuple]:
+    """Five STaR rounds on the exact recursion (plus ``offset`` on the kept fraction), and greedy accuracy 1."""
+    rows, p = [], p_cot
+    for step in range(1, 6):
+        kept = 2 * p / (1 + p)
+        rows += [(job, "rl", step, "star/sampled_long_fraction", p), (job, "rl", step, "star/kept", 1000.0),
+                 (job, "rl", step, "star/kept_long_fraction", kept + offset),
+                 (job, "rl", step, "star/one_step_prediction", kept), (job, "rl", step, "greedy/accuracy", 1.0)]
+        p = kept
+    return rows
+
+
+def write_sweeps(root, profile="quick", greedy_below=0.5, star_offset=0.0, skip=()):
+    """Tables of every quick sweep: NTP below and above 1/3, GRPO solving at iteration 5, STaR on the recursion."""
+    for name in QUICK:
+        if name in skip:
+            continue
+        if name == "fig4_star":
+            runs = [ntp_row("star", 0.1, 0.5, **{"rl.algo": "star"})]
+            steps = star_steps("star", 0.1, star_offset)
+        else:
+            runs = [ntp_row("below", 0.25, greedy_below), ntp_row("above", 0.4, 1.0)]
+            steps = [(job, "rl", step, "greedy/accuracy", 0.5 if step < 5 else 1.0) for job in ("below", "above")
+                     for step in (0, 5, 10)]
+        write_parquet(pd.DataFrame(runs), root / name / profile / RESULTS)
+        write_parquet(pd.DataFrame(steps, columns=["job", "stage", "step", "metric", "value"]),
+                      root / name / profile / STEPS)
+
+
+def verdicts(root, profile="quick") -> dict:
+    return {r.id: r for r in run_checks(profile, root)}
+
+
+def test_every_quick_check_holds_on_tables_that_match_the_theory(tmp_path):
+    write_sweeps(tmp_path)
+    results = verdicts(tmp_path)
+    assert {r.verdict for r in results.values()} == {"holds"}, {k: r.detail for k, r in results.items()}
+    # Paper-only sweeps (d50, ablations) have no quick copy: the checks that only read them are not run.
+    assert "parity.star.recursion_gpt" not in results and "parity.rl.no_cot_control" not in results
+    assert "d50" not in results["parity.ntp.greedy_at_chance_below_third"].check
+
+
+def test_verdicts_flip_when_a_number_crosses_its_tolerance(tmp_path):
+    write_sweeps(tmp_path / "a", greedy_below=0.56)  # 0.06 from chance: past the 0.05 tolerance
+    chance = verdicts(tmp_path / "a")["parity.ntp.greedy_at_chance_below_third"]
+    assert chance.verdict == "fails" and "below" in chance.detail and chance.criteria[0]["value"] == pytest.approx(0.06)
+    write_sweeps(tmp_path / "b", greedy_below=0.54)
+    assert verdicts(tmp_path / "b")["parity.ntp.greedy_at_chance_below_third"].verdict == "holds"
+    write_sweeps(tmp_path / "c", star_offset=0.03)
+    star = verdicts(tmp_path / "c")["parity.star.recursion_linear"]
+    assert star.verdict == "fails" and star.criteria[0]["value"] == pytest.approx(0.03)
+
+
+def test_star_recursion_doubles_the_odds_from_p_cot():
+    runs = pd.DataFrame([{"job": "j", "task.p_cot": 0.1, "seed": 0}])
+    steps = pd.DataFrame(star_steps("j", 0.1), columns=["job", "stage", "step", "metric", "value"])
+    rounds = star_rounds(runs, steps, rounds=5)
+    odds = rounds["recursion"] / (1 - rounds["recursion"])
+    assert odds.tolist() == pytest.approx([2**n / 9 for n in range(1, 6)])
+    assert rounds["recursion"].tolist() == pytest.approx(rounds["star/kept_long_fraction"].tolist())
+
+
+def test_missing_table_is_an_error_naming_the_sweep_command(tmp_path, capsys):
+    write_sweeps(tmp_path, skip=("fig4_star",))
+    star = verdicts(tmp_path)["parity.star.recursion_linear"]
+    assert star.verdict == "error" and "experiment=sweep_fig4_star_quick" in star.detail
+    assert main(["--results-root", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
+    stored = json.loads((tmp_path / "out" / "checks.json").read_text())
+    assert stored["profile"] == "quick" and len(stored["checks"]) == len(verdicts(tmp_path))
+    assert (tmp_path / "out" / "checks.md").read_text().startswith("# Empirical checks (profile `quick`)")
+
+
+def test_a_job_that_never_solves_makes_the_iteration_check_fail(tmp_path):
+    write_sweeps(tmp_path)
+    steps = pd.read_parquet(tmp_path / "fig3_rl_curves" / "quick" / STEPS)
+    write_parquet(steps[steps["job"] != "below"], tmp_path / "fig3_rl_curves" / "quick" / STEPS)
+    check = verdicts(tmp_path)["parity.rl.iterations_to_solve"]
+    assert check.verdict == "fails" and check.criteria[0]["value"] == 1 and "fig3_rl_curves/below" in check.detail
+    assert check.measured["grpo: iterations"] == [5.0, 5.0, 5.0, None]  # fig1 twice, fig3 'above', fig3 'below'
+    assert main(["--results-root", str(tmp_path), "--out", str(tmp_path / "out")]) == 0  # strict JSON: no inf
