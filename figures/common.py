@@ -26,10 +26,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from sweeps.collect import RESULTS, STEPS  # noqa: E402
+from sweeps.collect import RESULTS_ROOT, MissingTable, load_tables  # noqa: E402
+from sweeps.config import LEDGER_PROFILES  # noqa: E402
 from toy.runio import atomic_write_bytes  # noqa: E402
 
-RESULTS_ROOT = Path("results/sweeps")
 FIGURES_ROOT = Path("results/figures")
 DPI = 200
 # No timestamps or version strings in the files, so re-building a figure gives the same bytes.
@@ -43,27 +43,6 @@ STYLE = {
 }
 plt.rcParams.update(STYLE)
 BAND_NOTE = "lines: mean over seeds; bands: ± 1 standard error; n = seeds per point"
-
-
-class MissingTable(FileNotFoundError):
-    """A figure's input table does not exist yet; the message says which sweep makes it."""
-
-
-def sweep_command(experiment: str, profile: str) -> str:
-    """The command that makes the tables of ``experiment`` at size ``profile``."""
-    suffix = "_quick" if profile == "quick" else ""
-    return f"python -m sweeps.pipeline -m experiment=sweep_{experiment}{suffix} hydra/launcher=local"
-
-
-def load_tables(experiment: str, profile: str, results_root: Path = RESULTS_ROOT) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The (runs, steps) tables of a collected sweep."""
-    sweep_dir = Path(results_root) / experiment / profile
-    for table in (RESULTS, STEPS):
-        if not (sweep_dir / table).exists():
-            raise MissingTable(f"{sweep_dir / table} is missing: make it with `{sweep_command(experiment, profile)}` "
-                               f"(the tables are collected when the sweep ends; for a sweep that stopped early, "
-                               f"`python -m sweeps.collect {sweep_dir}`)")
-    return pd.read_parquet(sweep_dir / RESULTS), pd.read_parquet(sweep_dir / STEPS)
 
 
 def mean_se(table: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
@@ -129,7 +108,6 @@ def figure_name(module: ModuleType) -> str:
 # tables (a dict keyed like TABLES) and of the ledger profile stated in the caption.
 
 CLAIMS_ROOT = Path("results/claims")
-LEDGER_PROFILES = {"quick": "quick", "paper": "full"}  # the ledger profile of a figures profile (as sweeps.reproduce)
 
 
 class UnreadableTable(ValueError):

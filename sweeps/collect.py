@@ -33,6 +33,7 @@ from sweeps.config import flatten
 from toy.runio import METRICS, SUMMARY, atomic_write_bytes, read_metrics, read_summary
 
 RESULTS, STEPS = "results.parquet", "steps.parquet"
+RESULTS_ROOT = Path("results/sweeps")
 STAGE_STEP_KEYS = {"ntp": "step", "rl": "iteration"}  # stage directory -> its step counter in metrics.jsonl
 PIPELINE_SUMMARY_KEYS = ("config", "ntp", "rl")
 STEP_COLUMNS = ["job", "stage", "step", "metric", "value"]
@@ -96,6 +97,27 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     steps = pd.DataFrame([row for job in finished for row in job_steps(job)], columns=STEP_COLUMNS)
     runs.attrs["unfinished"] = [job.name for job in unfinished]
     return runs, steps.sort_values(["job", "stage", "step", "metric"], ignore_index=True)
+
+
+class MissingTable(FileNotFoundError):
+    """A sweep table (read by a figure or a check) does not exist yet; the message says which sweep makes it."""
+
+
+def sweep_command(experiment: str, profile: str) -> str:
+    """The command that makes the tables of ``experiment`` at size ``profile``."""
+    suffix = "_quick" if profile == "quick" else ""
+    return f"python -m sweeps.pipeline -m experiment=sweep_{experiment}{suffix} hydra/launcher=local"
+
+
+def load_tables(experiment: str, profile: str, results_root: Path = RESULTS_ROOT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The (runs, steps) tables of a collected sweep."""
+    sweep_dir = Path(results_root) / experiment / profile
+    for table in (RESULTS, STEPS):
+        if not (sweep_dir / table).exists():
+            raise MissingTable(f"{sweep_dir / table} is missing: make it with `{sweep_command(experiment, profile)}` "
+                               f"(the tables are collected when the sweep ends; for a sweep that stopped early, "
+                               f"`python -m sweeps.collect {sweep_dir}`)")
+    return pd.read_parquet(sweep_dir / RESULTS), pd.read_parquet(sweep_dir / STEPS)
 
 
 def write_parquet(table: pd.DataFrame, path: Path) -> None:

@@ -10,6 +10,7 @@ composed config is turned into these dataclasses, with an error naming the field
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -26,6 +27,18 @@ from toy.config import (
 )
 
 PROFILES = ("quick", "paper")
+# The claims-ledger profile (theory.verify --profile) that goes with each sweep size: reproduce runs it, figures
+# and sweeps.checks name it.
+LEDGER_PROFILES = {"quick": "quick", "paper": "full"}
+EXPERIMENT_DIR = Path(__file__).resolve().parent.parent / "conf" / "experiment"
+
+
+def sweep_experiments(profile: str) -> list[str]:
+    """The named sweeps that exist at ``profile``: conf/experiment/sweep_<name>_quick.yaml (quick) or
+    sweep_<name>.yaml (paper), as experiment names (``sweep_fig1_ntp_vs_rl_quick``), sorted."""
+    quick = sorted(path.stem for path in EXPERIMENT_DIR.glob("sweep_*_quick.yaml"))
+    return quick if profile == "quick" else sorted(path.stem for path in EXPERIMENT_DIR.glob("sweep_*.yaml")
+                                                   if path.stem not in quick)
 RL_ALGOS = ("grpo", "reinforce", "star")
 
 

@@ -3,9 +3,10 @@
 Runs, in order and each as the same command a user would type (so the report can list them verbatim):
 every named sweep of the profile (``python -m sweeps.pipeline -m experiment=...``, local joblib launcher;
 finished jobs are skipped, so an interrupted reproduction resumes), the claims ledger
-(``python -m theory.verify``), and every figure (``python -m figures``).  Then it writes
-``results/report/<profile>/report.md``: each figure, the claims table, the key numbers of every sweep
-(mean ± standard deviation over seeds, n stated), the exact commands, and the machine and versions.
+(``python -m theory.verify``), every figure (``python -m figures``) and the empirical checks of the parity
+claims on the sweep tables (``python -m sweeps.checks``).  Then it writes ``results/report/<profile>/report.md``:
+each figure, the key numbers of every sweep (mean ± standard deviation over seeds, n stated), the empirical
+checks, the claims table, the exact commands, and the machine and versions.
 A step that fails is reported in report.md and makes the exit status non-zero; later steps still run.
 """
 
@@ -25,15 +26,11 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from sweeps.collect import RESULTS
+from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
 from toy.config import require
 from toy.runio import atomic_write_text, environment
 
-SWEEPS = {
-    "quick": ["sweep_fig1_ntp_vs_rl_quick", "sweep_fig2_threshold_quick", "sweep_fig3_rl_curves_quick",
-              "sweep_fig4_star_quick"],
-    "paper": ["sweep_fig1_ntp_vs_rl", "sweep_fig2_threshold", "sweep_fig3_rl_curves", "sweep_fig4_star",
-              "sweep_d50"],
-}
+SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
 KEY_METRICS = ["ntp.greedy/accuracy", "ntp.sampled/long_fraction", "ntp.forced_long/accuracy",
                "rl.final.greedy/accuracy", "rl.final.sampled/mean_length"]
 
@@ -67,12 +64,13 @@ def commands(cfg: ReproduceConfig) -> list[tuple[str, list[str]]]:
         if cfg.launcher == "local":
             argv.append(f"hydra.launcher.n_jobs={cfg.jobs}")
         steps.append((experiment, argv + list(cfg.extra)))
-    ledger_profile = "quick" if cfg.profile == "quick" else "full"
-    steps.append(("claims", [sys.executable, "-m", "theory.verify", "--profile", ledger_profile,
+    steps.append(("claims", [sys.executable, "-m", "theory.verify", "--profile", LEDGER_PROFILES[cfg.profile],
                              "--out", f"{root}/claims"]))
     steps.append(("figures", [sys.executable, "-m", "figures", "--profile", cfg.profile,
                               "--results-root", f"{root}/sweeps", "--claims-root", f"{root}/claims",
                               "--figures-root", f"{root}/figures"]))
+    steps.append(("checks", [sys.executable, "-m", "sweeps.checks", "--profile", cfg.profile,
+                             "--results-root", f"{root}/sweeps", "--out", f"{root}/checks/{cfg.profile}"]))
     return steps
 
 
@@ -119,6 +117,9 @@ def write_report(cfg: ReproduceConfig, ran: list[dict]) -> Path:
         name = experiment.removeprefix("sweep_").removesuffix("_quick")
         table = root / "sweeps" / name / cfg.profile / RESULTS
         out += [f"### {name}", "", key_numbers(table) if table.exists() else f"missing: {table}", ""]
+    checks = root / "checks" / cfg.profile / "checks.md"
+    out += ["## Empirical checks of the parity claims (sweeps.checks)", "",
+            checks.read_text() if checks.exists() else f"missing: {checks}", ""]
     claims = root / "claims" / "claims.md"
     out += ["## Claims ledger", "", claims.read_text() if claims.exists() else f"missing: {claims}", ""]
     out += ["## Machine and versions", "", "```", json.dumps(environment(), indent=2), "```"]

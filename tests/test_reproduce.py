@@ -9,11 +9,15 @@ from sweeps.reproduce import SWEEPS, ReproduceConfig, commands, key_numbers, wri
 def test_commands_cover_every_sweep_then_the_ledger_then_the_figures():
     steps = commands(ReproduceConfig(profile="quick", jobs=2, results="R"))
     names = [name for name, _ in steps]
-    assert names == [*SWEEPS["quick"], "claims", "figures"]
+    assert names == [*SWEEPS["quick"], "claims", "figures", "checks"]
+    assert SWEEPS["quick"] == ["sweep_fig1_ntp_vs_rl_quick", "sweep_fig2_threshold_quick", "sweep_fig3_rl_curves_quick",
+                               "sweep_fig4_star_quick"]
+    assert {"sweep_d50", "sweep_ablations", "sweep_fig4_star"} <= set(SWEEPS["paper"]) and len(SWEEPS["paper"]) == 6
     fig1 = dict(steps)["sweep_fig1_ntp_vs_rl_quick"]
     assert "hydra.launcher.n_jobs=2" in fig1 and "hydra.sweep.dir=R/sweeps/${name}/${profile}" in fig1
     assert dict(steps)["claims"][-3:] == ["quick", "--out", "R/claims"]
     assert "full" in dict(commands(ReproduceConfig(profile="paper")))["claims"]
+    assert dict(steps)["checks"][-4:] == ["--results-root", "R/sweeps", "--out", "R/checks/quick"]
 
 
 def test_bad_profile_names_the_field():
@@ -43,3 +47,4 @@ def test_report_lists_commands_figures_claims_and_missing_tables(tmp_path):
     assert "python -m theory.verify --out R" in text
     assert "![fig2_threshold](../../figures/quick/fig2_threshold.png)" in text
     assert "**fails**" in text and "missing:" in text and '"torch"' in text
+    assert "missing: " + str(tmp_path / "checks" / "quick" / "checks.md") in text
