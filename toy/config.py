@@ -166,8 +166,8 @@ class RLConfig:
     """sampling temperature of the rollouts (log-probabilities use the same temperature)"""
     lr: float = 3e-4
     """Adam learning rate of the policy-gradient updates"""
-    std_normalize: bool = True
-    """GRPO: divide the group-relative advantage by the group's standard deviation"""
+    std_normalize: bool = False
+    """GRPO: divide the group-relative advantage by the group's std (off by default: see toy/policy_gradient.py)"""
     loss_norm: str = "sequence_sum"
     """'sequence_sum' (Σ tokens / #sequences), 'sequence_mean' (GRPO: mean over each response, then over
     responses) or 'token' (Σ tokens / #tokens)"""

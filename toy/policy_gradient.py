@@ -12,6 +12,10 @@ the plain policy gradient E[A ∇ log π(r)].  The advantage is where the algori
 
 * **GRPO** (Shao et al. 2024): A_i = (R_i − mean_g R) / (std_g R + 1e-6) over the prompt's group,
   the division optional (``std_normalize``); std is the unbiased sample standard deviation, as in TRL.
+  The division is *off* by default (as in Dr. GRPO, Liu et al. 2025, and research/cpu_pilot.md): once most
+  groups are solved it multiplies the one failure of a 7-of-8 group by 1/std ≈ 2.8, and at d = 50 that
+  collapsed 1 of 3 seeds right after it had solved the task (KL to the start 0.5 → 68 within 8 iterations,
+  greedy accuracy 1.00 → 0.50); without it the same checkpoint stayed at 1.00 for 100 iterations.
 * **REINFORCE** (Williams 1992) with a baseline: A_i = R_i − b, with b the leave-one-out mean of the
   other G − 1 samples of the same prompt (an unbiased baseline) or a running mean of past batch rewards.
 
