@@ -31,11 +31,11 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
         values = runs[column].to_numpy()
         axes[0].bar(position, values.mean(), color="lightgray", edgecolor="black", linewidth=0.6)
         axes[0].scatter(np.full(len(values), position), values, color="black", s=10, zorder=3)
-    axes[0].axhline(0.5, color="black", linestyle=":", linewidth=0.8, label="chance (NTP theory, p_cot < 1/3)")
+    axes[0].axhline(0.5, color="black", linestyle=":", linewidth=0.8)
+    axes[0].text(0, 0.53, "chance: NTP theory\nfor p_cot < 1/3", fontsize=6, ha="center", va="bottom")
     axes[0].set_xticks(range(len(BARS)), [label for _, label in BARS], rotation=15)
     axes[0].set(ylabel="greedy accuracy (held out)", ylim=(0, 1.05),
                 title=f"d = {value_label(runs['task.d'])}, p_cot = {value_label(runs['task.p_cot'])}")
-    axes[0].legend(loc="lower left")
     rl = steps[steps["stage"] == "rl"]
     for ax, (metric, ylabel) in zip(axes[1:], CURVES, strict=True):
         band(ax, mean_se(rl[rl["metric"] == metric], ["step"], "value"), "step", "NTP + GRPO", color="tab:blue")
