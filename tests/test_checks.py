@@ -100,3 +100,30 @@ def test_a_job_that_never_solves_makes_the_iteration_check_fail(tmp_path):
     assert check.verdict == "fails" and check.criteria[0]["value"] == 1 and "fig3_rl_curves/below" in check.detail
     assert check.measured["grpo: iterations"] == [5.0, 5.0, 5.0, None]  # fig1 twice, fig3 'above', fig3 'below'
     assert main(["--results-root", str(tmp_path), "--out", str(tmp_path / "out")]) == 0  # strict JSON: no inf
+
+
+def write_ablations(root, hot_accuracy: float):
+    """The paper-only ablations sweep: STaR at T = 1 solved; at T = 1.5 and 2 final greedy ``hot_accuracy``."""
+    runs, steps = [], []
+    for option, temperature in (("star_t1", 1.0), ("star_t15", 1.5), ("star_t2", 2.0)):
+        for seed in (0, 1):
+            job = f"ablation={option},seed={seed}"
+            accuracy = 1.0 if option == "star_t1" else hot_accuracy
+            runs.append(ntp_row(job, 0.2, 0.5, **{"rl.algo": "star", "rl.temperature": temperature, "seed": seed,
+                                                  "rl.final.greedy/accuracy": accuracy}))
+            steps += [(job, "rl", step, "star/long_accuracy", accuracy) for step in (1, 2)]
+    write_parquet(pd.DataFrame(runs), root / "ablations" / "paper" / RESULTS)
+    write_parquet(pd.DataFrame(steps, columns=["job", "stage", "step", "metric", "value"]),
+                  root / "ablations" / "paper" / STEPS)
+
+
+def test_ablation_checks_read_the_job_names_and_flip(tmp_path):
+    write_ablations(tmp_path / "a", hot_accuracy=0.5)
+    check = verdicts(tmp_path / "a", "paper")["parity.star.high_temperature_fails"]
+    assert check.verdict == "holds" and check.measured["star_t2: last-round accuracy of sampled long responses"] == [
+        0.5, 0.5]
+    write_ablations(tmp_path / "b", hot_accuracy=0.7)  # high-temperature STaR generalises: the claim fails
+    assert verdicts(tmp_path / "b", "paper")["parity.star.high_temperature_fails"].verdict == "fails"
+    # Paper-size checks whose other sweeps (d50, fig1, ...) were never run are errors naming their command.
+    chance = verdicts(tmp_path / "a", "paper")["parity.ntp.greedy_at_chance_below_third"]
+    assert chance.verdict == "error" and "experiment=sweep_fig1_ntp_vs_rl hydra/launcher=local" in chance.detail
