@@ -266,7 +266,10 @@ def too_early(tables: Tables) -> Outcome:
     return Outcome([Criterion("max final greedy acc", early["rl.final.greedy/accuracy"].max(), 0.95),
                     Criterion("min length growth (tokens)", growth.min(), 1.0, ">=")],
                    measured={"jobs without a learned chain": len(early),
-                             "start forced-long accuracy": early["rl.start.forced_long/accuracy"].round(3).tolist()})
+                             "start forced-long accuracy": early["rl.start.forced_long/accuracy"].round(3).tolist(),
+                             "sampled length, start -> final": [f"{a:.2f} -> {b:.2f}" for a, b in zip(
+                                 early["rl.start.sampled/mean_length"], early["rl.final.sampled/mean_length"],
+                                 strict=True)]})
 
 
 @sweep_check(
