@@ -94,6 +94,32 @@ def greedy_chance(tables: Tables) -> Outcome:
                    detail=f"{len(runs)} NTP models; " + worst(runs, deviation, "max deviation"))
 
 
+SMALL_D = 8  # the tiny GPT learned the short map (8-bit parity) by NTP in the d = 8 pilot runs (tests/test_learning.py)
+
+
+@sweep_check(
+    id="parity.ntp.greedy_at_chance_beyond_small_d", kind="derived",
+    source=f"{PAPER}, Thm 1 (nearest true statement for the tiny GPT)",
+    statement=f"Below 1/3, NTP's greedy decoder is at chance for d > {SMALL_D}; at d ≤ {SMALL_D} the tiny GPT can "
+              "learn the short answer (parity of d bits) itself, and then greedy decoding answers correctly with "
+              "short responses, which is outside the theory's premise (an unlearnable short map).",
+    check=f"NTP models with p_cot < 1/3, leap-1, d > {SMALL_D}: max |greedy accuracy − 0.5| ≤ 0.05. The d ≤ {SMALL_D} "
+          "models are listed with their greedy accuracy, greedy long fraction and sampled accuracy.",
+    experiments=BELOW)
+def greedy_chance_beyond_small_d(tables: Tables) -> Outcome:
+    runs = stacked(tables)
+    runs = runs[(runs["task.p_cot"] < 1 / 3) & (runs.get("task.leap", 1) == 1)]
+    large, small = runs[runs["task.d"] > SMALL_D], runs[runs["task.d"] <= SMALL_D]
+    deviation = (large["ntp.greedy/accuracy"] - 0.5).abs()
+    columns = ("ntp.greedy/accuracy", "ntp.greedy/long_fraction", "ntp.sampled/accuracy")
+    return Outcome([Criterion(f"max |greedy acc − 1/2|, d > {SMALL_D}", deviation.max(), 0.05)],
+                   measured={"jobs": len(large), "d": sorted(large["task.d"].unique().tolist()),
+                             f"d <= {SMALL_D} (greedy acc, greedy long, sampled acc)": {
+                                 f"{row['experiment']}/{row['job']}": [round(row[c], 3) for c in columns]
+                                 for _, row in small.iterrows()}},
+                   detail=f"{len(large)} NTP models with d > {SMALL_D}; " + worst(large, deviation, "max deviation"))
+
+
 @sweep_check(
     id="parity.ntp.greedy_solves_above_third", source=f"{PAPER}, Thm 1; research notes §6.2",
     statement="After NTP with p_cot > 1/3, greedy decoding emits the long chain and is correct (NTP suffices).",

@@ -14,10 +14,11 @@ QUICK = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star")
 
 def ntp_row(job: str, p_cot: float, greedy: float, **extra) -> dict:
     """A calibrated NTP model whose chain is learned, greedy accuracy ``greedy``, then GRPO to 1.0 at length d."""
-    return {"job": job, "task.d": 8, "task.leap": 1, "task.p_cot": p_cot, "seed": 0, "rl.algo": "grpo",
+    return {"job": job, "task.d": 12, "task.leap": 1, "task.p_cot": p_cot, "seed": 0, "rl.algo": "grpo",
             "ntp.greedy/accuracy": greedy, "ntp.forced_long/accuracy": 1.0, "ntp.sampled/long_fraction": p_cot,
-            "ntp.sampled/accuracy": (1 + p_cot) / 2, "rl.start.forced_long/accuracy": 1.0,
-            "rl.final.greedy/accuracy": 1.0, "rl.final.sampled/mean_length": 8.0} | extra
+            "ntp.sampled/accuracy": (1 + p_cot) / 2, "ntp.greedy/long_fraction": 0.0,
+            "rl.start.forced_long/accuracy": 1.0, "rl.final.greedy/accuracy": 1.0,
+            "rl.final.sampled/mean_length": 12.0} | extra
 
 
 def star_steps(job: str, p_cot: float, offset: float = 0.0) -> list[tuple]:
@@ -71,6 +72,21 @@ def test_verdicts_flip_when_a_number_crosses_its_tolerance(tmp_path):
     write_sweeps(tmp_path / "c", star_offset=0.03)
     star = verdicts(tmp_path / "c")["parity.star.recursion_linear"]
     assert star.verdict == "fails" and star.criteria[0]["value"] == pytest.approx(0.03)
+
+
+def test_a_small_d_model_that_learned_the_short_map_fails_the_seed_claim_only(tmp_path):
+    write_sweeps(tmp_path)
+    runs = pd.read_parquet(tmp_path / "fig1_ntp_vs_rl" / "quick" / RESULTS)
+    small = ntp_row("small", 0.25, 1.0, **{"task.d": 8, "ntp.sampled/accuracy": 0.99, "ntp.forced_long/accuracy": 0.7,
+                                           "rl.start.forced_long/accuracy": 0.7})
+    write_parquet(pd.concat([runs, pd.DataFrame([small])]), tmp_path / "fig1_ntp_vs_rl" / "quick" / RESULTS)
+    results = verdicts(tmp_path)
+    seed, derived = results["parity.ntp.greedy_at_chance_below_third"], results[
+        "parity.ntp.greedy_at_chance_beyond_small_d"]
+    assert seed.verdict == "fails" and "fig1_ntp_vs_rl/small" in seed.detail
+    assert derived.verdict == "holds" and derived.measured["d <= 8 (greedy acc, greedy long, sampled acc)"] == {
+        "fig1_ntp_vs_rl/small": [1.0, 0.0, 0.99]}
+    assert results["parity.ntp.length_calibration"].verdict == "holds"  # chain not learned: not a calibration case
 
 
 def test_star_recursion_doubles_the_odds_from_p_cot():
