@@ -48,10 +48,20 @@ def sweep_check(*, id: str, source: str, statement: str, check: str, experiments
     return register
 
 
-def stacked(tables: Tables, experiments: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """The runs tables of ``experiments`` (default: all loaded) stacked, with an ``experiment`` column."""
-    names = [name for name in tables if experiments is None or name in experiments]
-    return pd.concat([tables[name][0].assign(experiment=name) for name in names], ignore_index=True)
+def stacked(tables: Tables) -> pd.DataFrame:
+    """The runs tables of every loaded sweep stacked, with an ``experiment`` column."""
+    return pd.concat([runs.assign(experiment=name) for name, (runs, _) in tables.items()], ignore_index=True)
+
+
+def full_chain(runs: pd.DataFrame) -> pd.Series:
+    """Jobs on the full chain (leap = 1), the one the 1/3 threshold and length calibration are derived for."""
+    return runs["task.leap"] == 1 if "task.leap" in runs else pd.Series(True, index=runs.index)
+
+
+def below_third(tables: Tables) -> pd.DataFrame:
+    """NTP models of every loaded sweep with p_cot < 1/3 on the full chain."""
+    runs = stacked(tables)
+    return runs[(runs["task.p_cot"] < 1 / 3) & full_chain(runs)]
 
 
 def chain_length(runs: pd.DataFrame) -> pd.Series:
@@ -86,8 +96,7 @@ BELOW = ("fig1_ntp_vs_rl", "fig2_threshold", "d50", "ablations")
     check="Every NTP model with p_cot < 1/3 (leap-1 chain): max |greedy accuracy − 0.5| ≤ 0.05.",
     experiments=BELOW)
 def greedy_chance(tables: Tables) -> Outcome:
-    runs = stacked(tables)
-    runs = runs[(runs["task.p_cot"] < 1 / 3) & (runs.get("task.leap", 1) == 1)]
+    runs = below_third(tables)
     deviation = (runs["ntp.greedy/accuracy"] - 0.5).abs()
     return Outcome([Criterion("max |greedy acc − 1/2|", deviation.max(), 0.05)],
                    measured={"jobs": len(runs), "p_cot": sorted(runs["task.p_cot"].unique().tolist())},
@@ -107,8 +116,7 @@ SMALL_D = 8  # the tiny GPT learned the short map (8-bit parity) by NTP in the d
           "models are listed with their greedy accuracy, greedy long fraction and sampled accuracy.",
     experiments=BELOW)
 def greedy_chance_beyond_small_d(tables: Tables) -> Outcome:
-    runs = stacked(tables)
-    runs = runs[(runs["task.p_cot"] < 1 / 3) & (runs.get("task.leap", 1) == 1)]
+    runs = below_third(tables)
     large, small = runs[runs["task.d"] > SMALL_D], runs[runs["task.d"] <= SMALL_D]
     deviation = (large["ntp.greedy/accuracy"] - 0.5).abs()
     columns = ("ntp.greedy/accuracy", "ntp.greedy/long_fraction", "ntp.sampled/accuracy")
@@ -141,7 +149,7 @@ def greedy_above(tables: Tables) -> Outcome:
     experiments=("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "d50", "ablations"))
 def calibration(tables: Tables) -> Outcome:
     runs = stacked(tables)
-    runs = runs[learned_chain(runs) & (runs.get("task.leap", 1) == 1)]
+    runs = runs[learned_chain(runs) & full_chain(runs)]
     long_gap = (runs["ntp.sampled/long_fraction"] - runs["task.p_cot"]).abs()
     accuracy_gap = (runs["ntp.sampled/accuracy"] - (1 + runs["task.p_cot"]) / 2).abs()
     return Outcome([Criterion("max |P(long) − p_cot|", long_gap.max(), 0.05),
