@@ -7,10 +7,12 @@ Rows (each the median of ``--repeats`` timed repetitions after a warm-up):
   ignored) next to the same run's dense float32 matmul FLOP rate (ratio = utilisation).
 * ``reference``: the same model size built from ``torch.nn.TransformerEncoder`` (pre-LN, GELU, causal mask:
   the plain PyTorch way to write a decoder-only model), same batches, same optimiser → speed-up of ours.
+  Ours, the reference (and the compiled model) are timed in interleaved rounds (A B A B ...), and ``time_vs_base``
+  is the median over rounds of the round's time ratio, so a slow spell of a shared machine cancels out.
 * ``rollout``: generating a full response for a batch of prompts with and without the key-value cache.
 * ``rl_iteration``: seconds per GRPO iteration (default RLConfig: 32 prompts × 8 samples, rollout +
   teacher-forced log-probs of the policy and the reference + one update).
-* ``thread_scaling``: training at the first d with 1 and with 2 torch threads in this process.
+* ``thread_scaling``: training at the first d with 1 and with 2 torch threads in this process (interleaved).
 * ``process_scaling``: 1 process vs 2 concurrent processes of one thread each (aggregate tokens/s), i.e. what a
   2-job sweep gets out of 2 cores.
 * ``compile`` (only with ``--compile``): ``torch.compile`` of the model vs eager, compile time reported.
@@ -76,6 +78,23 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_seconds(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Seconds of each call in ``repeats`` rounds that run every call in turn (A B C A B C ...): a slow spell of
+    the shared machine hits all of them alike, so ratios taken round by round are what the bench reports."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """Median over rounds of numerator[r] / denominator[r]."""
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
+
+
 def matmul_flops(size: int, repeats: int) -> float:
     a, b = torch.randn(size, size), torch.randn(size, size)
     return 2 * size**3 / median_seconds(lambda: a @ b, repeats)
@@ -90,46 +109,66 @@ def make_model(kind: str, layout: ParityLayout, model_cfg: GPTConfig) -> nn.Modu
     return torch.compile(model) if kind == "compiled" else model
 
 
-def bench_training(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int,
-                   kind: str = "ours") -> dict:
-    """Median time of ``steps`` NTP optimiser steps on fixed batches, as rates."""
-    layout = ParityLayout(d)
+def training_call(kind: str, threads: int, layout: ParityLayout, model_cfg: GPTConfig, batch_size: int,
+                  steps: int) -> tuple[Callable[[], None], dict]:
+    """``steps`` NTP optimiser steps (forward + backward + AdamW) of a fresh model on fixed batches, run once.
+
+    Returns the call and what it computes per step; ``first_call_seconds`` (model build + the first call) is where
+    the whole cost of torch.compile lands.
+    """
     started = time.perf_counter()
     model = make_model(kind, layout, model_cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     data = torch.Generator().manual_seed(0)
     batches = [sample_batch(layout, 0.5, batch_size, data) for _ in range(steps)]
 
-    def train_steps():
-        for batch in batches:
-            loss = ntp_loss(model, batch, layout)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    def train_steps() -> None:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            for batch in batches:
+                loss = ntp_loss(model, batch, layout)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        finally:
+            torch.set_num_threads(previous)
 
-    train_steps()  # first call: the whole cost of torch.compile lands here (and nothing else does)
-    warmup = time.perf_counter() - started
-    seconds = median_seconds(train_steps, repeats) / steps
-    n_params = sum(p.numel() for p in model.parameters())
-    all_tokens = batch_size * (layout.seq_len - 1)
-    response_tokens = sum(b.response_token_count(layout) for b in batches) / steps
-    return {
-        "d": d,
-        "model": kind,
-        "threads": torch.get_num_threads(),
-        "parameters": n_params,
-        "ms_per_step": 1e3 * seconds,
-        "response_tokens_per_s": response_tokens / seconds,
-        "tokens_per_s": all_tokens / seconds,
-        "model_flops_per_s": 6 * n_params * all_tokens / seconds,
-        "first_call_seconds": warmup,
-    }
+    train_steps()
+    return train_steps, {"parameters": sum(p.numel() for p in model.parameters()),
+                         "all_tokens": batch_size * (layout.seq_len - 1),
+                         "response_tokens": sum(b.response_token_count(layout) for b in batches) / steps,
+                         "first_call_seconds": time.perf_counter() - started}
+
+
+def bench_training(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int,
+                   variants: dict[str, tuple[str, int]]) -> list[dict]:
+    """One row per variant (name -> (model kind, threads)), all timed in interleaved rounds; the first is the base.
+
+    ``time_vs_base`` is the median over rounds of this variant's time / the base's time in the same round.
+    """
+    layout = ParityLayout(d)
+    calls, facts = {}, {}
+    for name, (kind, threads) in variants.items():
+        calls[name], facts[name] = training_call(kind, threads, layout, model_cfg, batch_size, steps)
+    times = interleaved_seconds(calls, repeats)
+    base = next(iter(variants))
+    rows = []
+    for name, (_, threads) in variants.items():
+        seconds, fact = statistics.median(times[name]) / steps, facts[name]
+        rows.append({"d": d, "model": name, "threads": threads, "parameters": fact["parameters"],
+                     "ms_per_step": 1e3 * seconds, "response_tokens_per_s": fact["response_tokens"] / seconds,
+                     "tokens_per_s": fact["all_tokens"] / seconds,
+                     "model_flops_per_s": 6 * fact["parameters"] * fact["all_tokens"] / seconds,
+                     "first_call_seconds": fact["first_call_seconds"], "round_seconds": times[name],
+                     "time_vs_base": paired_ratio(times[name], times[base])})
+    return rows
 
 
 def _training_in_worker(arguments: tuple) -> dict:
-    """Process-pool entry: one torch thread, then `bench_training` (arguments: its positional arguments)."""
+    """Process-pool entry: `bench_training` of the one-thread model (arguments: its first five arguments)."""
     torch.set_num_threads(1)
-    return bench_training(*arguments)
+    return bench_training(*arguments, variants={"ours": ("ours", 1)})[0]
 
 
 def bench_processes(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int) -> dict:
@@ -140,17 +179,6 @@ def bench_processes(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, r
             rows = list(pool.map(_training_in_worker, [(d, model_cfg, batch_size, steps, repeats)] * count))
         rates[count] = sum(row["tokens_per_s"] for row in rows)
     return {"d": d, "one_process_tokens_per_s": rates[1], "two_processes_tokens_per_s": rates[2],
-            "scaling": rates[2] / rates[1]}
-
-
-def bench_threads(d: int, model_cfg: GPTConfig, batch_size: int, steps: int, repeats: int) -> dict:
-    """Training tokens/s of this process with 1 and with 2 torch threads."""
-    previous, rates = torch.get_num_threads(), {}
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        rates[threads] = bench_training(d, model_cfg, batch_size, steps, repeats)["tokens_per_s"]
-    torch.set_num_threads(previous)
-    return {"d": d, "one_thread_tokens_per_s": rates[1], "two_threads_tokens_per_s": rates[2],
             "scaling": rates[2] / rates[1]}
 
 
@@ -184,12 +212,11 @@ def print_tables(result: dict) -> None:
     print(f"threads={result['threads']}  dense matmul (512x512, float32): {result['matmul_flops_per_s'] / 1e9:.2f} "
           "GFLOP/s")
     print(f"{'d':>3} {'model':>9} {'params':>8} {'ms/step':>8} {'resp tok/s':>11} {'all tok/s':>10} {'GFLOP/s':>8} "
-          f"{'util':>6} {'ours/this':>9}")
-    ours = {row["d"]: row for row in result["training"]}
+          f"{'util':>6} {'time/ours':>9} {'1st call s':>10}")
     for r in result["training"] + result["reference"] + result.get("compile", []):
         print(f"{r['d']:>3} {r['model']:>9} {r['parameters']:>8} {r['ms_per_step']:>8.1f} "
               f"{r['response_tokens_per_s']:>11.0f} {r['tokens_per_s']:>10.0f} {r['model_flops_per_s'] / 1e9:>8.2f} "
-              f"{r['flops_utilisation']:>6.1%} {ours[r['d']]['tokens_per_s'] / r['tokens_per_s']:>8.2f}x")
+              f"{r['flops_utilisation']:>6.1%} {r['time_vs_base']:>8.2f}x {r['first_call_seconds']:>10.1f}")
     print(f"{'d':>3} {'rollout tok/s (KV cache)':>25} {'(no cache)':>11} {'speed-up':>9}")
     for r in result["rollout"]:
         print(f"{r['d']:>3} {r['cached_tokens_per_s']:>25.0f} {r['uncached_tokens_per_s']:>11.0f} "
@@ -219,19 +246,24 @@ def main(argv: list[str] | None = None) -> dict:
     timing = (args.batch_size, args.steps, args.repeats)
 
     peak = matmul_flops(512, args.repeats)
-    kinds = ("ours", "reference", *(("compiled",) if args.compile else ()))
-    rows = {kind: [bench_training(d, model_cfg, *timing, kind=kind) for d in args.d] for kind in kinds}
-    for row in (row for kind_rows in rows.values() for row in kind_rows):
+    variants = {"ours": ("ours", args.threads), "reference": ("reference", args.threads),
+                **({"compiled": ("compiled", args.threads)} if args.compile else {})}
+    rows = [row for d in args.d for row in bench_training(d, model_cfg, *timing, variants=variants)]
+    threads = bench_training(args.d[0], model_cfg, *timing, variants={"one_thread": ("ours", 1),
+                                                                      "two_threads": ("ours", 2)})
+    for row in rows + threads:
         row["flops_utilisation"] = row["model_flops_per_s"] / peak
     result = {
         "threads": args.threads,
         "matmul_flops_per_s": peak,
-        "training": rows["ours"],
-        "reference": rows["reference"],
-        **({"compile": rows["compiled"]} if args.compile else {}),
+        "training": [row for row in rows if row["model"] == "ours"],
+        "reference": [row for row in rows if row["model"] == "reference"],
+        **({"compile": [row for row in rows if row["model"] == "compiled"]} if args.compile else {}),
         "rollout": [bench_rollout(d, model_cfg, args.prompts, args.repeats) for d in args.d],
         "rl_iteration": [bench_rl_iteration(d, model_cfg, args.repeats) for d in args.d],
-        "thread_scaling": bench_threads(args.d[0], model_cfg, *timing),
+        "thread_scaling": {"d": args.d[0], "one_thread_tokens_per_s": threads[0]["tokens_per_s"],
+                           "two_threads_tokens_per_s": threads[1]["tokens_per_s"],
+                           "scaling": 1 / threads[1]["time_vs_base"]},
         "process_scaling": bench_processes(args.d[0], model_cfg, *timing),
     }
     print_tables(result)
