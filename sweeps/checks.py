@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sweeps.collect import RESULTS_ROOT, load_tables
+from sweeps.compounding import COMPOUNDING_SWEEPS, load_compounding
 from sweeps.config import LEDGER_PROFILES, sweep_experiments
 from theory.claims import ClaimResult, ClaimSpec, Criterion, Outcome, evaluate
 from theory.verify import format_markdown, format_table
@@ -32,7 +34,20 @@ from toy.parity import chain_positions
 from toy.runio import atomic_write_json, atomic_write_text
 
 PAPER = "Tsilivis et al. 2025 (RL after NTP)"
-Tables = dict[str, tuple[pd.DataFrame, pd.DataFrame]]  # experiment -> (runs, steps)
+
+
+class Tables(dict[str, tuple[pd.DataFrame, pd.DataFrame]]):
+    """experiment -> (runs, steps) of the loaded sweeps; ``compounding(name)`` reads that sweep's compounding
+    table (sweeps/compounding.py) when a check asks for it."""
+
+    def __init__(self, tables: dict, profile: str = "quick", results_root: Path = RESULTS_ROOT) -> None:
+        super().__init__(tables)
+        self.profile, self.results_root = profile, results_root
+
+    def compounding(self, experiment: str) -> pd.DataFrame:
+        return load_compounding(experiment, self.profile, self.results_root).assign(experiment=experiment)
+
+
 CHECKS: list[tuple[ClaimSpec, tuple[str, ...]]] = []
 
 
@@ -218,8 +233,7 @@ def iterations_to_solve(tables: Tables) -> Outcome:
 def star_linear(tables: Tables) -> Outcome:
     runs, steps = tables["fig4_star"]
     rounds = star_rounds(runs, steps, rounds=5)
-    a_priori = (rounds["star/kept_long_fraction"] - rounds["recursion"]).abs()
-    one_step = (rounds["star/kept_long_fraction"] - rounds["star/one_step_prediction"]).abs()
+    one_step, a_priori = star_gaps(rounds)
     per_round = rounds.assign(gap=a_priori).groupby("step")["gap"].max()
     return Outcome([Criterion("max |kept − p_n|, rounds 1-5", a_priori.max(), 0.02),
                     Criterion("max |kept − 2s/(1+s)|", one_step.max(), 0.02)],
@@ -236,6 +250,12 @@ def star_rounds(runs: pd.DataFrame, steps: pd.DataFrame, rounds: int) -> pd.Data
     return wide.assign(recursion=odds / (1 + odds))
 
 
+def star_gaps(rounds: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """|kept − 2s/(1+s)| (one Bayes step from the round's own samples) and |kept − p_n| (the compounded recursion)."""
+    kept = rounds["star/kept_long_fraction"]
+    return (kept - rounds["star/one_step_prediction"]).abs(), (kept - rounds["recursion"]).abs()
+
+
 @sweep_check(
     id="parity.star.recursion_gpt", source=f"{PAPER}, §3.2 (the recursion, read on the tiny GPT)",
     statement="STaR on the tiny GPT at T = 1: the kept set's long fraction is 2s/(1+s) of the sampled one (long "
@@ -249,12 +269,11 @@ def star_gpt(tables: Tables) -> Outcome:
     rounds = star_rounds(ablation(runs, "star_t1"), steps, rounds=5)
     kept = rounds["star/kept_long_fraction"]
     stderr = np.sqrt(kept * (1 - kept) / rounds["star/kept"])
-    one_step = (kept - rounds["star/one_step_prediction"]).abs() / stderr
-    a_priori = (kept - rounds["recursion"]).abs() / stderr
-    return Outcome([Criterion("max one-step gap / SE", one_step.max(), 3),
-                    Criterion("max |kept − p_n| / SE", a_priori.max(), 3)],
-                   measured={"jobs": int(rounds["job"].nunique()), "max |kept − p_n|": float((kept - rounds[
-                       "recursion"]).abs().max()), "median SE": float(stderr.median())},
+    one_step, a_priori = star_gaps(rounds)
+    return Outcome([Criterion("max one-step gap / SE", (one_step / stderr).max(), 3),
+                    Criterion("max |kept − p_n| / SE", (a_priori / stderr).max(), 3)],
+                   measured={"jobs": int(rounds["job"].nunique()), "max |kept − p_n|": float(a_priori.max()),
+                             "median SE": float(stderr.median())},
                    tables={"rounds": rounds.assign(stderr=stderr).to_dict("records")})
 
 
@@ -332,6 +351,74 @@ def leap2(tables: Tables) -> Outcome:
                              "NTP forced-long acc": runs["ntp.forced_long/accuracy"].round(3).tolist()})
 
 
+BOUNDS = "Generalist Reward Models, Thm 2 (compounding error, read on the parity chain); Ross & Bagnell 2010"
+# Σ_t ε_t ≤ 0.1: errors rare.  With independent steps F = 1 − Π(1 − ε_t) ≥ Σε − (Σε)²/2, so |F/Σε − 1| ≤ Σε/2 ≤ 0.05:
+# the tolerance of the identity check; a larger gap means errors co-occur on the same prompts.
+RARE = 0.1
+
+
+def compounding_models(tables: Tables) -> pd.DataFrame:
+    """The compounding rows of every loaded sweep (one per job × stage), with the chain-length column d."""
+    return pd.concat([tables.compounding(name) for name in tables], ignore_index=True)
+
+
+@sweep_check(
+    id="parity.compounding.failure_is_d_times_step_error", source=BOUNDS, kind="derived",
+    statement="Per-step errors compound over the chain: the whole-chain failure F equals d·ε̄ (chain steps × mean "
+              "per-step error) while errors are rare, and saturates at 1 − Π_t(1 − ε̄_t) beyond, where the final "
+              "answer becomes a coin (an odd number of errors flips it).",
+    check=f"Every NTP and RL model (teacher-forced ε_t, exact F; sweeps.compounding): models with Σε ≤ {RARE}: max "
+          "|F/Σε − 1| ≤ 0.05 (primary); all models: max |F − (1 − Π(1 − ε̄_t))| ≤ 0.02 (steps err independently); "
+          "models with F ≥ 0.99: max |sampled answer failure − 1/2| ≤ 0.05.",
+    experiments=COMPOUNDING_SWEEPS)
+def compounding_identity(tables: Tables) -> Outcome:
+    models = compounding_models(tables)
+    rare, broken = models[models["sum_step_error"] <= RARE], models[models["chain_failure"] >= 0.99]
+    ratio_gap = (rare["chain_failure"] / rare["sum_step_error"] - 1).abs()
+    independence_gap = (models["chain_failure"] - models["independent_failure"]).abs()
+    coin_gap = (broken["sampled_answer_failure"] - 0.5).abs()
+    # The sampled forced-long failure checks the teacher-forced computation (binomial SE, floored at one sample).
+    floor = np.maximum(models["chain_failure"], 1 / models["prompts"])
+    sampling_z = (models["sampled_chain_failure"] - models["chain_failure"]).abs() / np.sqrt(
+        floor * (1 - models["chain_failure"]) / models["prompts"])
+    return Outcome([Criterion(f"max |F/Σε − 1|, Σε ≤ {RARE}", ratio_gap.max() if len(rare) else np.nan, 0.05),
+                    Criterion("max |F − (1 − Π(1 − ε̄_t))|", independence_gap.max(), 0.02),
+                    Criterion("max |answer failure − 1/2|, F ≥ 0.99", coin_gap.max() if len(broken) else 0.0, 0.05)],
+                   measured={"models": len(models), f"Σε ≤ {RARE}": len(rare), "F ≥ 0.99": len(broken),
+                             "F range, Σε ≤ 0.1": [float(rare["chain_failure"].min()),
+                                                   float(rare["chain_failure"].max())],
+                             "max |sampled − exact F| / SE": float(sampling_z.max())},
+                   detail=(f"{worst(rare, ratio_gap, 'max |F/Σε − 1|')}; {(ratio_gap > 0.05).sum()} of {len(rare)} "
+                           "rare-error models off by more than 0.05. F < Σε by more than the second-order term "
+                           "means a model's errors co-occur on the same prompts (a prompt fails once however many "
+                           "of its steps err)." if len(rare) else "no model with rare errors"),
+                   tables={"models": models.drop(columns=["run"], errors="ignore").to_dict("records")})
+
+
+@sweep_check(
+    id="parity.compounding.failure_grows_linearly_in_d", source=BOUNDS,
+    statement="At a fixed NTP budget, behaviour cloning's whole-chain failure grows in proportion to the chain "
+              "length d (the horizon factor of the compounding bound).",
+    check=f"NTP models with Σε ≤ {RARE}, d > {SMALL_D}: least-squares slope b of log F on log d; |b − 1| ≤ 0.25 "
+          "(primary). Reported: its 95% CI and the slope of log ε̄ (= b − 1 since F = d·ε̄).",
+    experiments=COMPOUNDING_SWEEPS)
+def compounding_growth(tables: Tables) -> Outcome:
+    models = compounding_models(tables)
+    ntp = models[(models["stage"] == "ntp") & (models["sum_step_error"] <= RARE) & (models["d"] > SMALL_D)]
+    if ntp["d"].nunique() < 2:
+        raise ValueError(f"{ntp['d'].nunique()} chain length(s) among the NTP models: a slope needs two")
+    fit = stats.linregress(np.log(ntp["d"]), np.log(ntp["chain_failure"]))
+    half_width = stats.t.ppf(0.975, len(ntp) - 2) * fit.stderr if len(ntp) > 2 else None  # 2 points: no CI
+    by_d = ntp.groupby("d")[["chain_failure", "mean_step_error"]].mean()
+    return Outcome([Criterion("|slope of log F on log d − 1|", abs(fit.slope - 1), 0.25)],
+                   measured={"slope": fit.slope,
+                             "95% CI": None if half_width is None else [fit.slope - half_width, fit.slope + half_width],
+                             "models": len(ntp), "mean F by d": by_d["chain_failure"].round(6).to_dict(),
+                             "mean per-step error by d": by_d["mean_step_error"].round(7).to_dict()},
+                   detail="F ≈ d·ε̄ for these models (parity.compounding.failure_is_d_times_step_error), so F grows "
+                          "in d as d·ε̄ does: a slope below 1 means the trained per-step error itself falls with d.")
+
+
 def run_checks(profile: str, results_root: Path = RESULTS_ROOT) -> list[ClaimResult]:
     """Evaluate every check whose sweeps exist at ``profile`` (tables loaded from ``results_root``)."""
     results, suffix = [], "_quick" if profile == "quick" else ""
@@ -342,7 +429,8 @@ def run_checks(profile: str, results_root: Path = RESULTS_ROOT) -> list[ClaimRes
             continue
 
         def run(_ledger_profile: str, spec=spec, present=present) -> Outcome:
-            return spec.run({name: load_tables(name, profile, results_root) for name in present})
+            return spec.run(Tables({name: load_tables(name, profile, results_root) for name in present}, profile,
+                                   results_root))
 
         results.append(evaluate(ClaimSpec(spec.id, spec.source, spec.statement,
                                           f"{spec.check} Sweeps: {', '.join(present)} ({profile}).", run, spec.kind),

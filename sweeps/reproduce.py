@@ -3,8 +3,9 @@
 Runs, in order and each as the same command a user would type (so the report can list them verbatim):
 every named sweep of the profile (``python -m sweeps.pipeline -m experiment=...``, local joblib launcher;
 finished jobs are skipped, so an interrupted reproduction resumes), the claims ledger
-(``python -m theory.verify``), every figure (``python -m figures``) and the empirical checks of the parity
-claims on the sweep tables (``python -m sweeps.checks``).  Then it writes ``results/report/<profile>/report.md``:
+(``python -m theory.verify``), every figure (``python -m figures``), the compounding-error profile of the
+trained models (``python -m sweeps.compounding``) and the empirical checks of the parity claims on the sweep
+tables (``python -m sweeps.checks``).  Then it writes ``results/report/<profile>/report.md``:
 each figure, the key numbers of every sweep (mean ± standard deviation over seeds, n stated), the empirical
 checks, the claims table, the exact commands, and the machine and versions.
 A step that fails is reported in report.md and makes the exit status non-zero; later steps still run.
@@ -69,6 +70,8 @@ def commands(cfg: ReproduceConfig) -> list[tuple[str, list[str]]]:
     steps.append(("figures", [sys.executable, "-m", "figures", "--profile", cfg.profile,
                               "--results-root", f"{root}/sweeps", "--claims-root", f"{root}/claims",
                               "--figures-root", f"{root}/figures"]))
+    steps.append(("compounding", [sys.executable, "-m", "sweeps.compounding", "--profile", cfg.profile,
+                                  "--results-root", f"{root}/sweeps"]))
     steps.append(("checks", [sys.executable, "-m", "sweeps.checks", "--profile", cfg.profile,
                              "--results-root", f"{root}/sweeps", "--out", f"{root}/checks/{cfg.profile}"]))
     return steps

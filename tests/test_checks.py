@@ -3,11 +3,13 @@ missing table is an error naming the sweep command, and paper-only sweeps drop o
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sweeps.checks import main, run_checks, star_rounds
 from sweeps.collect import RESULTS, STEPS, write_parquet
+from sweeps.compounding import COMPOUNDING
 
 QUICK = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star")
 
@@ -45,9 +47,26 @@ def write_sweeps(root, profile="quick", greedy_below=0.5, star_offset=0.0, skip=
             runs = [ntp_row("below", 0.25, greedy_below), ntp_row("above", 0.4, 1.0)]
             steps = [(job, "rl", step, "greedy/accuracy", 0.5 if step < 5 else 1.0) for job in ("below", "above")
                      for step in (0, 5, 10)]
+        if name == "fig1_ntp_vs_rl":  # a constant per-step error: failure grows like d
+            write_compounding(root, [compounding_row(f"d={d}", d, 1e-4) for d in (12, 24)], profile)
         write_parquet(pd.DataFrame(runs), root / name / profile / RESULTS)
         write_parquet(pd.DataFrame(steps, columns=["job", "stage", "step", "metric", "value"]),
                       root / name / profile / STEPS)
+
+
+def compounding_row(job: str, d: int, step_error: float, stage: str = "ntp", clustered: float = 0.0) -> dict:
+    """A model erring independently with ``step_error`` at each of its d − 1 chain steps; ``clustered`` > 0 puts
+    that share of the errors on prompts that already failed (F below the union bound Σε)."""
+    steps = d - 1
+    failure = (1 - (1 - step_error) ** steps) * (1 - clustered)
+    return {"job": job, "stage": stage, "d": d, "chain_steps": steps, "mean_step_error": step_error,
+            "sum_step_error": steps * step_error, "chain_failure": failure, "sampled_chain_failure": failure,
+            "sampled_answer_failure": failure, "prompts": 4096,
+            "independent_failure": 1 - (1 - step_error) ** steps}
+
+
+def write_compounding(root, rows, profile="quick", name="fig1_ntp_vs_rl"):
+    write_parquet(pd.DataFrame(rows), root / name / profile / COMPOUNDING)
 
 
 def verdicts(root, profile="quick") -> dict:
@@ -143,3 +162,37 @@ def test_ablation_checks_read_the_job_names_and_flip(tmp_path):
     # Paper-size checks whose other sweeps (d50, fig1, ...) were never run are errors naming their command.
     chance = verdicts(tmp_path / "a", "paper")["parity.ntp.greedy_at_chance_below_third"]
     assert chance.verdict == "error" and "experiment=sweep_fig1_ntp_vs_rl hydra/launcher=local" in chance.detail
+
+
+def test_compounding_checks_flip_with_clustered_errors_and_a_per_step_error_falling_with_d(tmp_path):
+    write_sweeps(tmp_path)
+    results = verdicts(tmp_path)
+    identity, growth = (results[f"parity.compounding.{name}"] for name in ("failure_is_d_times_step_error",
+                                                                            "failure_grows_linearly_in_d"))
+    assert identity.verdict == growth.verdict == "holds"
+    assert growth.measured["slope"] == pytest.approx(np.log(23 / 11) / np.log(2), rel=1e-3)  # F ∝ d − 1 steps
+    # Errors of one model co-occur on the same prompts: F = 0.9 Σε, past the 0.05 tolerance on |F/Σε − 1|.
+    write_compounding(tmp_path, [compounding_row("d=12", 12, 1e-4), compounding_row("d=24", 24, 1e-4, clustered=0.1)])
+    identity = verdicts(tmp_path)["parity.compounding.failure_is_d_times_step_error"]
+    assert identity.verdict == "fails" and "fig1_ntp_vs_rl/d=24" in identity.detail
+    # A per-step error that falls like 1/(d − 1) leaves F flat in d: slope ≈ 0, the linear-growth claim fails.
+    write_compounding(tmp_path, [compounding_row("d=12", 12, 2e-4), compounding_row("d=24", 24, 2e-4 * 11 / 23)])
+    growth = verdicts(tmp_path)["parity.compounding.failure_grows_linearly_in_d"]
+    assert growth.verdict == "fails" and abs(growth.measured["slope"]) < 1e-3
+
+
+def test_a_broken_chain_is_judged_by_its_coin_flip_answers(tmp_path):
+    write_sweeps(tmp_path)
+    broken = compounding_row("broken", 16, 0.5) | {"sampled_answer_failure": 0.5}
+    write_compounding(tmp_path, [compounding_row("d=12", 12, 1e-4), compounding_row("d=24", 24, 1e-4), broken])
+    assert verdicts(tmp_path)["parity.compounding.failure_is_d_times_step_error"].verdict == "holds"
+    write_compounding(tmp_path, [compounding_row("d=12", 12, 1e-4), compounding_row("d=24", 24, 1e-4),
+                                 broken | {"sampled_answer_failure": 0.9}])
+    assert verdicts(tmp_path)["parity.compounding.failure_is_d_times_step_error"].verdict == "holds-with-caveat"
+
+
+def test_missing_compounding_table_names_its_command(tmp_path):
+    write_sweeps(tmp_path)
+    (tmp_path / "fig1_ntp_vs_rl" / "quick" / COMPOUNDING).unlink()
+    identity = verdicts(tmp_path)["parity.compounding.failure_is_d_times_step_error"]
+    assert identity.verdict == "error" and "python -m sweeps.compounding --profile quick" in identity.detail

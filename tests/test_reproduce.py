@@ -9,7 +9,7 @@ from sweeps.reproduce import SWEEPS, ReproduceConfig, commands, key_numbers, wri
 def test_commands_cover_every_sweep_then_the_ledger_then_the_figures():
     steps = commands(ReproduceConfig(profile="quick", jobs=2, results="R"))
     names = [name for name, _ in steps]
-    assert names == [*SWEEPS["quick"], "claims", "figures", "checks"]
+    assert names == [*SWEEPS["quick"], "claims", "figures", "compounding", "checks"]
     assert SWEEPS["quick"] == ["sweep_fig1_ntp_vs_rl_quick", "sweep_fig2_threshold_quick", "sweep_fig3_rl_curves_quick",
                                "sweep_fig4_star_quick"]
     assert {"sweep_d50", "sweep_ablations", "sweep_fig4_star"} <= set(SWEEPS["paper"]) and len(SWEEPS["paper"]) == 6
@@ -17,6 +17,7 @@ def test_commands_cover_every_sweep_then_the_ledger_then_the_figures():
     assert "hydra.launcher.n_jobs=2" in fig1 and "hydra.sweep.dir=R/sweeps/${name}/${profile}" in fig1
     assert dict(steps)["claims"][-3:] == ["quick", "--out", "R/claims"]
     assert "full" in dict(commands(ReproduceConfig(profile="paper")))["claims"]
+    assert dict(steps)["compounding"][-4:] == ["--profile", "quick", "--results-root", "R/sweeps"]
     assert dict(steps)["checks"][-4:] == ["--results-root", "R/sweeps", "--out", "R/checks/quick"]
 
 

@@ -15,6 +15,8 @@ from omegaconf import OmegaConf
 import sweeps.pipeline as pipeline
 from sweeps.collect import RESULTS, STEPS, collect, collect_and_write, job_dirs
 from sweeps.collect import main as collect_main
+from sweeps.compounding import main as compounding_main
+from sweeps.compounding import sweep_compounding
 from sweeps.config import PipelineConfig, register_pipeline_configs
 
 register_pipeline_configs()
@@ -172,6 +174,17 @@ def test_joblib_multirun_writes_finished_jobs_and_tables(joblib_sweep):
     assert sorted(rl_accuracy["step"]) == [0, 0, 1, 1, 2, 2]  # iteration 0 = the NTP model, then every iteration
     ntp_first = runs.set_index("seed")["rl.start.greedy/accuracy"]
     assert (ntp_first == runs.set_index("seed")["ntp.greedy/accuracy"]).all()  # RL starts where NTP ended
+
+
+def test_compounding_table_has_a_row_per_trained_model_within_the_union_bound(joblib_sweep):
+    sweep_dir, _ = joblib_sweep
+    table = sweep_compounding(sweep_dir, prompts=64)
+    assert sorted(zip(table["job"], table["stage"], strict=True)) == sorted(
+        (job.name, stage) for job in job_dirs(sweep_dir) for stage in ("ntp", "rl"))
+    assert (table["d"] == 4).all() and (table["chain_steps"] == 3).all()
+    assert (table["chain_failure"] <= table["sum_step_error"] + 1e-9).all()  # union bound
+    assert (table["max_step_error"] * 3 >= table["sum_step_error"] - 1e-9).all()
+    assert compounding_main(["--profile", "quick", "--results-root", str(sweep_dir / "absent")]) == 1
 
 
 def stamp(path: Path) -> tuple[int, bytes]:
