@@ -18,6 +18,10 @@ from figures.common import band, finish, mean_se
 
 EXPERIMENT = "fig3_rl_curves"
 PANELS = (("greedy/accuracy", "greedy accuracy"), ("sampled/mean_length", "sampled response length"))
+TITLES = {"grpo": "GRPO", "reinforce": "REINFORCE", "star": "STaR"}
+# REINFORCE's leave-one-out advantage is G/(G − 1) times GRPO's un-normalised one; Adam is invariant to that
+# scale, so with the same seed the two curves coincide (toy/reinforce.py).  Said on the figure, not left to guess.
+SAME_CURVES_NOTE = "REINFORCE (leave-one-out) = GRPO without std normalisation up to a scale Adam removes"
 
 
 def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
@@ -38,6 +42,14 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if column == 0:
                 ax.set_ylabel(ylabel)
-        axes[0, column].set_title(algo.upper())
+        baseline = runs.loc[runs["rl.algo"] == algo, "rl.baseline"].iloc[0] if algo == "reinforce" else None
+        axes[0, column].set_title(TITLES[algo] + (f" ({baseline.replace('_', ' ')})" if baseline else ""))
     axes[0, 0].legend(loc="lower right")
-    return finish(fig, "dotted: full chain length d")
+    return finish(fig, "dotted: full chain length d" + (f";\n{SAME_CURVES_NOTE}" if same_curves(runs) else ""))
+
+
+def same_curves(runs: pd.DataFrame) -> bool:
+    """GRPO without std normalisation next to REINFORCE with the leave-one-out baseline: identical updates."""
+    grpo, reinforce = runs[runs["rl.algo"] == "grpo"], runs[runs["rl.algo"] == "reinforce"]
+    return (len(grpo) > 0 and len(reinforce) > 0 and not grpo.get("rl.std_normalize", pd.Series([True])).any()
+            and (reinforce["rl.baseline"] == "leave_one_out").all())

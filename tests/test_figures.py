@@ -79,9 +79,21 @@ def test_fig2_theory_curves_and_measured_points(tables):
 
 def test_fig3_has_one_column_per_algorithm(tables):
     fig = fig3_rl_curves.plot(*tables)
-    assert [ax.get_title() for ax in fig.axes[:2]] == ["GRPO", "STAR"]
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["GRPO", "STaR"]
     accuracy = next(line for line in fig.axes[0].get_lines() if line.get_label().startswith("p_cot = 0.1"))
     assert np.allclose(accuracy.get_ydata(), [0.5, 0.6, 0.7, 0.8])
+    assert not any(fig3_rl_curves.SAME_CURVES_NOTE in t.get_text() for t in fig.texts)
+
+
+def test_fig3_says_when_reinforce_and_grpo_are_one_algorithm(tables):
+    runs, steps = tables
+    runs = runs.assign(**{"rl.std_normalize": False, "rl.baseline": "leave_one_out"})
+    reinforce = runs[runs["rl.algo"] == "grpo"].assign(**{"rl.algo": "reinforce"})
+    fig = fig3_rl_curves.plot(pd.concat([runs, reinforce]), steps)
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["GRPO", "REINFORCE (leave one out)", "STaR"]
+    assert any(fig3_rl_curves.SAME_CURVES_NOTE in t.get_text() for t in fig.texts)
+    fig = fig3_rl_curves.plot(pd.concat([runs.assign(**{"rl.std_normalize": True}), reinforce]), steps)
+    assert not any(fig3_rl_curves.SAME_CURVES_NOTE in t.get_text() for t in fig.texts)
 
 
 def test_fig4_recursion_doubles_the_odds():
