@@ -27,7 +27,7 @@ from scipy import stats
 
 from sweeps.collect import RESULTS_ROOT, load_tables
 from sweeps.compounding import COMPOUNDING_SWEEPS, load_compounding
-from sweeps.config import LEDGER_PROFILES, sweep_experiments
+from sweeps.config import LEDGER_PROFILES, present_sweeps
 from theory.claims import ClaimResult, ClaimSpec, Criterion, Outcome, evaluate
 from theory.verify import format_markdown, format_table
 from toy.parity import chain_positions
@@ -385,7 +385,7 @@ def compounding_identity(tables: Tables) -> Outcome:
                     Criterion("max |F − (1 − Π(1 − ε̄_t))|", independence_gap.max(), 0.02),
                     Criterion("max |answer failure − 1/2|, F ≥ 0.99", coin_gap.max() if len(broken) else 0.0, 0.05)],
                    measured={"models": len(models), f"Σε ≤ {RARE}": len(rare), "F ≥ 0.99": len(broken),
-                             "F range, Σε ≤ 0.1": [float(rare["chain_failure"].min()),
+                             f"F range, Σε ≤ {RARE}": [float(rare["chain_failure"].min()),
                                                    float(rare["chain_failure"].max())],
                              "max |sampled − exact F| / SE": float(sampling_z.max())},
                    detail=(f"{worst(rare, ratio_gap, 'max |F/Σε − 1|')}; {(ratio_gap > 0.05).sum()} of {len(rare)} "
@@ -408,10 +408,11 @@ def compounding_growth(tables: Tables) -> Outcome:
     if ntp["d"].nunique() < 2:
         raise ValueError(f"{ntp['d'].nunique()} chain length(s) among the NTP models: a slope needs two")
     fit = stats.linregress(np.log(ntp["d"]), np.log(ntp["chain_failure"]))
+    step_error_slope = stats.linregress(np.log(ntp["d"]), np.log(ntp["mean_step_error"])).slope
     half_width = stats.t.ppf(0.975, len(ntp) - 2) * fit.stderr if len(ntp) > 2 else None  # 2 points: no CI
     by_d = ntp.groupby("d")[["chain_failure", "mean_step_error"]].mean()
     return Outcome([Criterion("|slope of log F on log d − 1|", abs(fit.slope - 1), 0.25)],
-                   measured={"slope": fit.slope,
+                   measured={"slope": fit.slope, "slope of log ε̄ on log d": step_error_slope,
                              "95% CI": None if half_width is None else [fit.slope - half_width, fit.slope + half_width],
                              "models": len(ntp), "mean F by d": by_d["chain_failure"].round(6).to_dict(),
                              "mean per-step error by d": by_d["mean_step_error"].round(7).to_dict()},
@@ -421,10 +422,9 @@ def compounding_growth(tables: Tables) -> Outcome:
 
 def run_checks(profile: str, results_root: Path = RESULTS_ROOT) -> list[ClaimResult]:
     """Evaluate every check whose sweeps exist at ``profile`` (tables loaded from ``results_root``)."""
-    results, suffix = [], "_quick" if profile == "quick" else ""
-    existing = set(sweep_experiments(profile))
+    results = []
     for spec, experiments in CHECKS:
-        present = tuple(name for name in experiments if f"sweep_{name}{suffix}" in existing)
+        present = present_sweeps(experiments, profile)
         if not present:
             continue
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 from hydra.experimental.callback import Callback
 
-from sweeps.config import flatten
+from sweeps.config import experiment_name, flatten
 from toy.runio import METRICS, SUMMARY, atomic_write_bytes, read_metrics, read_summary
 
 RESULTS, STEPS = "results.parquet", "steps.parquet"
@@ -105,8 +105,7 @@ class MissingTable(FileNotFoundError):
 
 def sweep_command(experiment: str, profile: str) -> str:
     """The command that makes the tables of ``experiment`` at size ``profile``."""
-    suffix = "_quick" if profile == "quick" else ""
-    return f"python -m sweeps.pipeline -m experiment=sweep_{experiment}{suffix} hydra/launcher=local"
+    return f"python -m sweeps.pipeline -m experiment={experiment_name(experiment, profile)} hydra/launcher=local"
 
 
 def load_tables(experiment: str, profile: str, results_root: Path = RESULTS_ROOT) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,7 +1,7 @@
 """Compounding error of every trained model of a sweep: ``python -m sweeps.compounding [--profile paper]``.
 
 Issue 5, learned part (2): for the NTP and the RL checkpoint of every finished job of the sweeps in
-``COMPOUNDING_SWEEPS`` that exist at the profile, ``toy.compounding.chain_error_profile`` measures the
+``COMPOUNDING_SWEEPS`` that exist at the profile, ``toy.compounding.checkpoint_error_profile`` measures the
 teacher-forced per-step error ε_t of the chain (t = 2..d, conditioned on the long mode), the exact whole-chain
 failure F = 1 − E_x Π_t (1 − ε_t(x)), and the failures of forced-long samples.  One row per (job, stage) goes to
 ``<sweep dir>/compounding.parquet``; sweeps.checks (``parity.compounding.*``) reads it.  Besides the model's
@@ -22,11 +22,8 @@ import pandas as pd
 import torch
 
 from sweeps.collect import RESULTS_ROOT, MissingTable, job_dirs, write_parquet
-from sweeps.config import sweep_experiments
-from toy.compounding import chain_error_profile
-from toy.evaluate import held_out_prompts
-from toy.models import load_checkpoint
-from toy.parity import ParityLayout
+from sweeps.config import present_sweeps
+from toy.compounding import checkpoint_error_profile
 from toy.runio import SUMMARY
 
 COMPOUNDING = "compounding.parquet"
@@ -48,9 +45,7 @@ def sweep_compounding(sweep_dir: Path, prompts: int = 4096, seed: int = 2024) ->
         for stage in STAGES:
             if not (job / stage / SUMMARY).exists():
                 continue  # rl.algo = none, or a stage that did not finish
-            model, task, _ = load_checkpoint(job / stage)
-            layout = ParityLayout(task.d, task.leap)
-            profile = chain_error_profile(model, layout, held_out_prompts(layout, prompts, seed), seed)
+            profile = checkpoint_error_profile(job / stage, prompts, seed)
             per_step = np.asarray(profile.pop("per_step_error"))
             rows.append({"job": job.name, "stage": stage, **profile, "max_step_error": float(per_step.max()),
                          "first_step_error": float(per_step[0]),
@@ -74,9 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=int, default=4096, help="held-out prompts per model")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    suffix = "_quick" if args.profile == "quick" else ""
-    present = [name for name in COMPOUNDING_SWEEPS if f"sweep_{name}{suffix}" in sweep_experiments(args.profile)]
-    for name in present:
+    for name in present_sweeps(COMPOUNDING_SWEEPS, args.profile):
         sweep_dir = args.results_root / name / args.profile
         try:
             table = sweep_compounding(sweep_dir, args.prompts)

@@ -33,6 +33,17 @@ LEDGER_PROFILES = {"quick": "quick", "paper": "full"}
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent / "conf" / "experiment"
 
 
+def experiment_name(sweep: str, profile: str) -> str:
+    """The conf/experiment name of a named sweep at ``profile``: sweep_<sweep>_quick (quick) or sweep_<sweep>."""
+    return f"sweep_{sweep}_quick" if profile == "quick" else f"sweep_{sweep}"
+
+
+def present_sweeps(sweeps: tuple[str, ...], profile: str) -> tuple[str, ...]:
+    """The sweeps of ``sweeps`` that have a copy at ``profile`` (d50 and ablations are paper size only)."""
+    existing = set(sweep_experiments(profile))
+    return tuple(name for name in sweeps if experiment_name(name, profile) in existing)
+
+
 def sweep_experiments(profile: str) -> list[str]:
     """The named sweeps that exist at ``profile``: conf/experiment/sweep_<name>_quick.yaml (quick) or
     sweep_<name>.yaml (paper), as experiment names (``sweep_fig1_ntp_vs_rl_quick``), sorted."""

@@ -179,6 +179,7 @@ def test_compounding_checks_flip_with_clustered_errors_and_a_per_step_error_fall
     write_compounding(tmp_path, [compounding_row("d=12", 12, 2e-4), compounding_row("d=24", 24, 2e-4 * 11 / 23)])
     growth = verdicts(tmp_path)["parity.compounding.failure_grows_linearly_in_d"]
     assert growth.verdict == "fails" and abs(growth.measured["slope"]) < 1e-3
+    assert growth.measured["slope of log ε̄ on log d"] == pytest.approx(np.log(11 / 23) / np.log(2))  # ε ∝ 1/(d − 1)
 
 
 def test_a_broken_chain_is_judged_by_its_coin_flip_answers(tmp_path):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import torch
 
@@ -63,6 +64,14 @@ def chain_error_profile(model: torch.nn.Module, layout: ParityLayout, x: torch.T
     }
 
 
+def checkpoint_error_profile(run: str | Path, prompts: int = 4096, seed: int = 2024) -> dict:
+    """``chain_error_profile`` of the model stored in ``run`` (a run directory or checkpoint.pt) on ``prompts``
+    held-out prompts drawn from ``seed``."""
+    model, task, _ = load_checkpoint(run)
+    layout = ParityLayout(task.d, task.leap)
+    return chain_error_profile(model, layout, held_out_prompts(layout, prompts, seed), seed)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(prog="python -m toy.compounding", description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run directories (or checkpoint.pt files)")
@@ -73,10 +82,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     print(f"{'run':<40} {'d':>3} {'mean eps':>9} {'d*eps':>8} {'chain fail':>11} {'sampled':>8} {'answer':>7}")
     for run in args.runs:
-        model, task, _ = load_checkpoint(run)
-        layout = ParityLayout(task.d, task.leap)
-        row = {"run": run, **chain_error_profile(model, layout, held_out_prompts(layout, args.prompts, args.seed),
-                                                  args.seed)}
+        row = {"run": run, **checkpoint_error_profile(run, args.prompts, args.seed)}
         rows.append(row)
         print(f"{run[-40:]:<40} {row['d']:>3} {row['mean_step_error']:>9.2e} {row['sum_step_error']:>8.2e} "
               f"{row['chain_failure']:>11.2e} {row['sampled_chain_failure']:>8.4f} "
