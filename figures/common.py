@@ -28,7 +28,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from sweeps.collect import RESULTS_ROOT, MissingTable, load_tables  # noqa: E402
 from sweeps.config import LEDGER_PROFILES  # noqa: E402
-from toy.runio import atomic_write_bytes  # noqa: E402
+from core.runio import atomic_write_bytes  # noqa: E402
 
 FIGURES_ROOT = Path("results/figures")
 DPI = 200
@@ -107,7 +107,7 @@ def figure_name(module: ModuleType) -> str:
 # file stem under <claims root>/tables/) and ``plot(tables, ledger_profile) -> Figure``, a pure function of those
 # tables (a dict keyed like TABLES) and of the ledger profile stated in the caption.
 
-CLAIMS_ROOT = Path("results/claims")
+CLAIMS_ROOT = Path("results/claims")  # one ledger per profile below it: <root>/<ledger profile>/claims.json
 
 
 class UnreadableTable(ValueError):
@@ -117,11 +117,13 @@ class UnreadableTable(ValueError):
 def ledger_command(claim_ids: list[str], profile: str, claims_root: Path = CLAIMS_ROOT) -> str:
     """The `python -m theory.verify` command that stores the tables of ``claim_ids`` in ``claims_root``."""
     pattern = "^(" + "|".join(re.escape(claim_id) for claim_id in claim_ids) + ")$"
-    return f"python -m theory.verify --profile {LEDGER_PROFILES[profile]} --only '{pattern}' --out {claims_root}"
+    ledger_profile = LEDGER_PROFILES[profile]
+    return f"python -m theory.verify --profile {ledger_profile} --only '{pattern}' --out {claims_root / ledger_profile}"
 
 
 def load_ledger(keys, profile: str, claims_root: Path = CLAIMS_ROOT) -> tuple[dict[str, pd.DataFrame], str]:
-    """The tables ``keys`` ('<claim id>.<table name>') listed in <claims_root>/claims.json, and its profile.
+    """The tables ``keys`` ('<claim id>.<table name>') listed in <claims_root>/<ledger profile>/claims.json, and
+    the ledger's profile.
 
     Only tables listed in claims.json are read, so the figure shows the numbers behind the verdicts in that file
     (a file left in tables/ by an earlier run of other claims is not used).  Raises MissingTable (nothing to read)
@@ -129,7 +131,8 @@ def load_ledger(keys, profile: str, claims_root: Path = CLAIMS_ROOT) -> tuple[di
     """
     claims_root = Path(claims_root)
     command = ledger_command(sorted({key.rsplit(".", 1)[0] for key in keys}), profile, claims_root)
-    ledger_file = claims_root / "claims.json"
+    ledger_dir = claims_root / LEDGER_PROFILES[profile]
+    ledger_file = ledger_dir / "claims.json"
     if not ledger_file.exists():
         raise MissingTable(f"{ledger_file} is missing: make it with `{command}`")
     try:
@@ -148,7 +151,7 @@ def load_ledger(keys, profile: str, claims_root: Path = CLAIMS_ROOT) -> tuple[di
         if name not in claims[claim_id].get("tables", {}):
             raise MissingTable(f"claim {claim_id} (verdict {claims[claim_id]['verdict']}) stored no table {name!r} "
                                f"in {ledger_file}: make it with `{command}`")
-        path = claims_root / claims[claim_id]["tables"][name]
+        path = ledger_dir / claims[claim_id]["tables"][name]
         if not path.exists():
             raise MissingTable(f"{path} (listed in {ledger_file}) is missing: make it with `{command}`")
         try:

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core.ledger import REGISTRY, ClaimResult, Context, Criterion, Outcome, claim, evaluate
+from core.ledger_report import format_table, write_ledger
 from sweeps.collect import RESULTS_ROOT, load_tables
 from sweeps.compounding import COMPOUNDING_SWEEPS, load_compounding
 from sweeps.config import LEDGER_PROFILES, present_sweeps
-from theory.claims import ClaimResult, ClaimSpec, Criterion, Outcome, evaluate
-from theory.verify import format_markdown, format_table
 from toy.parity import chain_positions
-from toy.runio import atomic_write_json, atomic_write_text
 
 PAPER = "Tsilivis et al. 2025 (RL after NTP)"
 
@@ -46,21 +45,6 @@ class Tables(dict[str, tuple[pd.DataFrame, pd.DataFrame]]):
 
     def compounding(self, experiment: str) -> pd.DataFrame:
         return load_compounding(experiment, self.profile, self.results_root).assign(experiment=experiment)
-
-
-CHECKS: list[tuple[ClaimSpec, tuple[str, ...]]] = []
-
-
-def sweep_check(*, id: str, source: str, statement: str, check: str, experiments: tuple[str, ...],
-                kind: str = "seed"):
-    """Register ``fn(tables) -> Outcome`` as the check of a claim on the sweeps ``experiments``."""
-
-    def register(fn: Callable[[Tables], Outcome]) -> Callable[[Tables], Outcome]:
-        CHECKS.append((ClaimSpec(id=id, source=source, statement=statement, check=check, run=fn, kind=kind),
-                       experiments))
-        return fn
-
-    return register
 
 
 def stacked(tables: Tables) -> pd.DataFrame:
@@ -105,12 +89,14 @@ def learned_chain(runs: pd.DataFrame, prefix: str = "ntp.") -> pd.Series:
 BELOW = ("fig1_ntp_vs_rl", "fig2_threshold", "d50", "ablations")
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.ntp.greedy_at_chance_below_third", source=f"{PAPER}, Thm 1 (pre-training); research notes §6.2",
     statement="After NTP on D(p_cot) with p_cot < 1/3, greedy decoding is at chance (accuracy 1/2), whatever d.",
     check="Every NTP model with p_cot < 1/3 (leap-1 chain): max |greedy accuracy − 0.5| ≤ 0.05.",
-    experiments=BELOW)
-def greedy_chance(tables: Tables) -> Outcome:
+    requires=BELOW)
+def greedy_chance(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = below_third(tables)
     deviation = (runs["ntp.greedy/accuracy"] - 0.5).abs()
     return Outcome([Criterion("max |greedy acc − 1/2|", deviation.max(), 0.05)],
@@ -121,7 +107,8 @@ def greedy_chance(tables: Tables) -> Outcome:
 SMALL_D = 8  # the tiny GPT learned the short map (8-bit parity) by NTP in the d = 8 pilot runs (tests/test_learning.py)
 
 
-@sweep_check(
+@claim(
+    quantifier="for-all",
     id="parity.ntp.greedy_at_chance_beyond_small_d", kind="derived",
     source=f"{PAPER}, Thm 1 (nearest true statement for the tiny GPT)",
     statement=f"Below 1/3, NTP's greedy decoder is at chance for d > {SMALL_D}; at d ≤ {SMALL_D} the tiny GPT can "
@@ -129,8 +116,9 @@ SMALL_D = 8  # the tiny GPT learned the short map (8-bit parity) by NTP in the d
               "short responses, which is outside the theory's premise (an unlearnable short map).",
     check=f"NTP models with p_cot < 1/3, leap-1, d > {SMALL_D}: max |greedy accuracy − 0.5| ≤ 0.05. The d ≤ {SMALL_D} "
           "models are listed with their greedy accuracy, greedy long fraction and sampled accuracy.",
-    experiments=BELOW)
-def greedy_chance_beyond_small_d(tables: Tables) -> Outcome:
+    requires=BELOW)
+def greedy_chance_beyond_small_d(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = below_third(tables)
     large, small = runs[runs["task.d"] > SMALL_D], runs[runs["task.d"] <= SMALL_D]
     deviation = (large["ntp.greedy/accuracy"] - 0.5).abs()
@@ -143,11 +131,13 @@ def greedy_chance_beyond_small_d(tables: Tables) -> Outcome:
                    detail=f"{len(large)} NTP models with d > {SMALL_D}; " + worst(large, deviation, "max deviation"))
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.ntp.greedy_solves_above_third", source=f"{PAPER}, Thm 1; research notes §6.2",
     statement="After NTP with p_cot > 1/3, greedy decoding emits the long chain and is correct (NTP suffices).",
-    check="Every NTP model with p_cot > 1/3: min greedy accuracy ≥ 0.95.", experiments=("fig2_threshold",))
-def greedy_above(tables: Tables) -> Outcome:
+    check="Every NTP model with p_cot > 1/3: min greedy accuracy ≥ 0.95.", requires=("fig2_threshold",))
+def greedy_above(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = stacked(tables)
     runs = runs[runs["task.p_cot"] > 1 / 3]
     shortfall = 1 - runs["ntp.greedy/accuracy"]
@@ -155,14 +145,16 @@ def greedy_above(tables: Tables) -> Outcome:
                    detail=f"{len(runs)} NTP models; " + worst(runs, shortfall, "max 1 − accuracy"))
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.ntp.length_calibration", source=f"{PAPER}, §3.2 ('calibrated with respect to length')",
     statement="NTP models generate long responses with probability p_cot at T = 1, so their sampled accuracy is "
               "(1 + p_cot)/2.",
     check="NTP models whose chain is learned (forced-long accuracy ≥ 0.95), leap-1: max |sampled long fraction − "
           "p_cot| ≤ 0.05 (primary), max |sampled accuracy − (1 + p_cot)/2| ≤ 0.05.",
-    experiments=("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "d50", "ablations"))
-def calibration(tables: Tables) -> Outcome:
+    requires=("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "d50", "ablations"))
+def calibration(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = stacked(tables)
     runs = runs[learned_chain(runs) & full_chain(runs)]
     long_gap = (runs["ntp.sampled/long_fraction"] - runs["task.p_cot"]).abs()
@@ -184,13 +176,15 @@ def policy_gradient_runs(tables: Tables) -> pd.DataFrame:
                 & (runs["task.p_cot"] > 0)]
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.rl.greedy_solves_and_length_grows", source=f"{PAPER}, §3.1 and Fig. 3; research notes §6.3",
     statement="RL (GRPO, REINFORCE) after NTP takes greedy accuracy from chance to ~100% while the response "
               "length grows to the chain's length.",
     check="GRPO/REINFORCE jobs starting from a learned chain: min final greedy accuracy ≥ 0.95 (primary); min final "
-          "sampled (T = 1) mean length / chain length ≥ 0.9.", experiments=POLICY_GRADIENT)
-def rl_solves(tables: Tables) -> Outcome:
+          "sampled (T = 1) mean length / chain length ≥ 0.9.", requires=POLICY_GRADIENT)
+def rl_solves(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = policy_gradient_runs(tables)
     shortfall = 1 - runs["rl.final.greedy/accuracy"]
     length_ratio = runs["rl.final.sampled/mean_length"] / chain_length(runs)
@@ -201,12 +195,14 @@ def rl_solves(tables: Tables) -> Outcome:
                           f"{worst(runs, length_ratio, 'min length ratio', smallest=True)}")
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.rl.iterations_to_solve", source="research notes §5.3 (GRPO: greedy 1.0 by iteration 10 at d = 16)",
     statement="From a learned chain, GRPO/REINFORCE reach greedy accuracy ≥ 0.95 within 60 iterations.",
     check="First evaluated iteration with held-out greedy accuracy ≥ 0.95 (resolution: rl_eval.every); the number "
-          "of jobs not there by iteration 60 (never, or later) ≤ 0.", experiments=POLICY_GRADIENT)
-def iterations_to_solve(tables: Tables) -> Outcome:
+          "of jobs not there by iteration 60 (never, or later) ≤ 0.", requires=POLICY_GRADIENT)
+def iterations_to_solve(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs, first = policy_gradient_runs(tables), {}
     for experiment, (_, steps) in tables.items():
         solved = steps[(steps["stage"] == "rl") & (steps["metric"] == "greedy/accuracy") & (steps["value"] >= 0.95)]
@@ -223,14 +219,16 @@ def iterations_to_solve(tables: Tables) -> Outcome:
                                                                                        strict=True)) or "none"))
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.star.recursion_linear", source=f"{PAPER}, §3.2 / Thm 2 (p_n = 2p_{{n−1}}/(1+p_{{n−1}}))",
     statement="STaR on the autoregressive linear model: the long fraction of the kept set follows p_n = "
               "2p_{n−1}/(1+p_{n−1}) from p_0 = p_cot (the odds double every round).",
     check="Rounds 1-5 of every fig4 job: max |kept long fraction − p_n| ≤ 0.02 (primary; p_n from p_0 = p_cot, "
           "no measured input); max |kept − 2s_n/(1+s_n)| ≤ 0.02 with s_n the round's sampled long fraction.",
-    experiments=("fig4_star",))
-def star_linear(tables: Tables) -> Outcome:
+    requires=("fig4_star",))
+def star_linear(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs, steps = tables["fig4_star"]
     rounds = star_rounds(runs, steps, rounds=5)
     one_step, a_priori = star_gaps(rounds)
@@ -256,15 +254,17 @@ def star_gaps(rounds: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return (kept - rounds["star/one_step_prediction"]).abs(), (kept - rounds["recursion"]).abs()
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.star.recursion_gpt", source=f"{PAPER}, §3.2 (the recursion, read on the tiny GPT)",
     statement="STaR on the tiny GPT at T = 1: the kept set's long fraction is 2s/(1+s) of the sampled one (long "
               "responses correct, short ones right half the time), and compounds as the recursion.",
     check="ablation=star_t1, rounds 1-5: |kept − 2s/(1+s)| / SE ≤ 3 (primary; SE = √(k(1−k)/kept), the binomial "
           "error of the kept fraction, so 3 SE is a 99.7% band and no model error is allowed for); |kept − p_n| / SE "
           "≤ 3 with p_n from p_0 = p_cot (secondary: also needs fine-tuning to fit the kept set exactly).",
-    experiments=("ablations",))
-def star_gpt(tables: Tables) -> Outcome:
+    requires=("ablations",))
+def star_gpt(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs, steps = tables["ablations"]
     rounds = star_rounds(ablation(runs, "star_t1"), steps, rounds=5)
     kept = rounds["star/kept_long_fraction"]
@@ -277,14 +277,16 @@ def star_gpt(tables: Tables) -> Outcome:
                    tables={"rounds": rounds.assign(stderr=stderr).to_dict("records")})
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.star.high_temperature_fails", source="research notes §4, §8 critique 6 (secondary summaries)",
     statement="STaR with a high sampling temperature and end-to-end reward fails to reach a generalising model, "
               "where T = 1 succeeds.",
     check="ablation star_t2: max final greedy accuracy ≤ 0.6 (primary: stays near chance); star_t15: the same "
           "(secondary); star_t1: min final greedy accuracy ≥ 0.95 (secondary: the control).",
-    experiments=("ablations",))
-def star_temperature(tables: Tables) -> Outcome:
+    requires=("ablations",))
+def star_temperature(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs, steps = tables["ablations"]
     options = ("star_t1", "star_t15", "star_t2")
     final = {option: ablation(runs, option)["rl.final.greedy/accuracy"] for option in options}
@@ -304,14 +306,16 @@ def star_temperature(tables: Tables) -> Outcome:
                           "(see the long-response accuracy of the last round).")
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.rl.too_early_checkpoint", source=f"{PAPER}, §3.1 (post-training 'too early')",
     statement="If RL starts before NTP has learned the chain, the length increases but the model does not "
               "generalise.",
     check="ablations too_early_150/300 whose start checkpoint has forced-long accuracy < 0.95: max final greedy "
           "accuracy < 0.95 (primary, as max ≤ 0.95); min final − start sampled mean length ≥ 1 token (secondary).",
-    experiments=("ablations",))
-def too_early(tables: Tables) -> Outcome:
+    requires=("ablations",))
+def too_early(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = tables["ablations"][0]
     early = pd.concat([ablation(runs, "too_early_150"), ablation(runs, "too_early_300")])
     early = early[~learned_chain(early, "rl.start.")]
@@ -325,25 +329,29 @@ def too_early(tables: Tables) -> Outcome:
                                  strict=True)]})
 
 
-@sweep_check(
+@claim(
+    quantifier="for-all",
     id="parity.rl.no_cot_control", source="research notes §8 critique 1 (elicitation, not creation)",
     statement="With no long demonstrations (p_cot = 0), RL does not create the long behaviour.",
     check="ablation no_cot: max final sampled long fraction ≤ 0.05 (primary); max final greedy accuracy ≤ 0.55.",
-    kind="derived", experiments=("ablations",))
-def no_cot(tables: Tables) -> Outcome:
+    kind="derived", requires=("ablations",))
+def no_cot(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = ablation(tables["ablations"][0], "no_cot")
     return Outcome([Criterion("max final sampled long fraction", runs["rl.final.sampled/long_fraction"].max(), 0.05),
                     Criterion("max final greedy acc", runs["rl.final.greedy/accuracy"].max(), 0.55)],
                    measured={"jobs": len(runs)})
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.ntp.leap2_below_third", source=f"{PAPER}, Fig. 15 (secondary summary: leap-2 'generalizes even "
                                               "below p_cot = 1/3')",
     statement="With the leap-2 chain, NTP alone generalises under greedy decoding at p_cot = 0.2 < 1/3.",
     check="ablation leap2: min NTP greedy accuracy ≥ 0.95 (primary); min greedy accuracy after GRPO ≥ 0.95.",
-    experiments=("ablations",))
-def leap2(tables: Tables) -> Outcome:
+    requires=("ablations",))
+def leap2(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     runs = ablation(tables["ablations"][0], "leap2")
     return Outcome([Criterion("min NTP greedy acc", runs["ntp.greedy/accuracy"].min(), 0.95, ">="),
                     Criterion("min NTP+GRPO greedy acc", runs["rl.final.greedy/accuracy"].min(), 0.95, ">=")],
@@ -362,7 +370,8 @@ def compounding_models(tables: Tables) -> pd.DataFrame:
     return pd.concat([tables.compounding(name) for name in tables], ignore_index=True)
 
 
-@sweep_check(
+@claim(
+    quantifier="for-all",
     id="parity.compounding.failure_is_d_times_step_error", source=BOUNDS, kind="derived",
     statement="Per-step errors compound over the chain: the whole-chain failure F equals d·ε̄ (chain steps × mean "
               "per-step error) while errors are rare, and saturates at 1 − Π_t(1 − ε̄_t) beyond, where the final "
@@ -370,8 +379,9 @@ def compounding_models(tables: Tables) -> pd.DataFrame:
     check=f"Every NTP and RL model (teacher-forced ε_t, exact F; sweeps.compounding): models with Σε ≤ {RARE}: max "
           "|F/Σε − 1| ≤ 0.05 (primary); all models: max |F − (1 − Π(1 − ε̄_t))| ≤ 0.02 (steps err independently); "
           "models with F ≥ 0.99: max |sampled answer failure − 1/2| ≤ 0.05.",
-    experiments=COMPOUNDING_SWEEPS)
-def compounding_identity(tables: Tables) -> Outcome:
+    requires=COMPOUNDING_SWEEPS)
+def compounding_identity(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     models = compounding_models(tables)
     rare, broken = models[models["sum_step_error"] <= RARE], models[models["chain_failure"] >= 0.99]
     ratio_gap = (rare["chain_failure"] / rare["sum_step_error"] - 1).abs()
@@ -395,14 +405,16 @@ def compounding_identity(tables: Tables) -> Outcome:
                    tables={"models": models.drop(columns=["run"], errors="ignore").to_dict("records")})
 
 
-@sweep_check(
+@claim(
+    kind="seed", quantifier="for-all",
     id="parity.compounding.failure_grows_linearly_in_d", source=BOUNDS,
     statement="At a fixed NTP budget, behaviour cloning's whole-chain failure grows in proportion to the chain "
               "length d (the horizon factor of the compounding bound).",
     check=f"NTP models with Σε ≤ {RARE}, d > {SMALL_D}: least-squares slope b of log F on log d; |b − 1| ≤ 0.25 "
           "(primary). Reported: its 95% CI and the slope of log ε̄ (= b − 1 since F = d·ε̄).",
-    experiments=COMPOUNDING_SWEEPS)
-def compounding_growth(tables: Tables) -> Outcome:
+    requires=COMPOUNDING_SWEEPS)
+def compounding_growth(ctx: Context) -> Outcome:
+    tables: Tables = ctx.tables
     models = compounding_models(tables)
     ntp = models[(models["stage"] == "ntp") & (models["sum_step_error"] <= RARE) & (models["d"] > SMALL_D)]
     if ntp["d"].nunique() < 2:
@@ -420,21 +432,23 @@ def compounding_growth(tables: Tables) -> Outcome:
                           "in d as d·ε̄ does: a slope below 1 means the trained per-step error itself falls with d.")
 
 
+def sweep_checks() -> list:
+    """The registered claims that read sweep tables (``requires`` non-empty), in registration order."""
+    return [spec for spec in REGISTRY.values() if spec.requires]
+
+
 def run_checks(profile: str, results_root: Path = RESULTS_ROOT) -> list[ClaimResult]:
-    """Evaluate every check whose sweeps exist at ``profile`` (tables loaded from ``results_root``)."""
+    """Evaluate every sweep check whose sweeps exist at ``profile`` (tables loaded from ``results_root``)."""
     results = []
-    for spec, experiments in CHECKS:
-        present = present_sweeps(experiments, profile)
+    for spec in sweep_checks():
+        present = present_sweeps(spec.requires, profile)
         if not present:
             continue
-
-        def run(_ledger_profile: str, spec=spec, present=present) -> Outcome:
-            return spec.run(Tables({name: load_tables(name, profile, results_root) for name in present}, profile,
-                                   results_root))
-
-        results.append(evaluate(ClaimSpec(spec.id, spec.source, spec.statement,
-                                          f"{spec.check} Sweeps: {', '.join(present)} ({profile}).", run, spec.kind),
-                                LEDGER_PROFILES[profile]))
+        # A sweep without collected tables makes load_tables raise, naming the command: the check becomes `error`.
+        run = lambda ctx, spec=spec, present=present: spec.run(Context(ctx.profile, ctx.seed, Tables(  # noqa: E731
+            {name: load_tables(name, profile, results_root) for name in present}, profile, results_root)))
+        results.append(evaluate(replace(spec, run=run, check=f"{spec.check} Sweeps: {', '.join(present)} ({profile})."),
+                                Context(LEDGER_PROFILES[profile])))
     return results
 
 
@@ -442,14 +456,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sweeps.checks", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(LEDGER_PROFILES), default="quick", help="sweep size to read")
     parser.add_argument("--results-root", type=Path, default=RESULTS_ROOT, help="root of the sweep directories")
-    parser.add_argument("--out", type=Path, default=None, help="where checks.json/md go (results/checks/<profile>)")
+    parser.add_argument("--out", type=Path, default=None, help="where claims.json/md go (results/checks/<profile>)")
     args = parser.parse_args(argv)
     out = args.out or Path("results/checks") / args.profile
     results = run_checks(args.profile, args.results_root)
     print(format_table(results))
-    atomic_write_json(out / "checks.json", {"profile": args.profile, "checks": [vars(r) for r in results]})
-    atomic_write_text(out / "checks.md", format_markdown(results, args.profile, title="Empirical checks"))
-    print(f"wrote {out / 'checks.json'} and {out / 'checks.md'}")
+    write_ledger(out, results, args.profile, title="Empirical checks")
+    print(f"wrote {out / 'claims.json'} and {out / 'claims.md'}")
     return 1 if any(r.verdict == "error" for r in results) else 0
 
 

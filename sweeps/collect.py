@@ -29,8 +29,8 @@ from pathlib import Path
 import pandas as pd
 from hydra.experimental.callback import Callback
 
+from core.runio import METRICS, SUMMARY, atomic_write_bytes, read_metrics, read_summary
 from sweeps.config import experiment_name, flatten
-from toy.runio import METRICS, SUMMARY, atomic_write_bytes, read_metrics, read_summary
 
 RESULTS, STEPS = "results.parquet", "steps.parquet"
 RESULTS_ROOT = Path("results/sweeps")

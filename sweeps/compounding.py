@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from core.runio import SUMMARY
 from sweeps.collect import RESULTS_ROOT, MissingTable, job_dirs, write_parquet
 from sweeps.config import present_sweeps
 from toy.compounding import checkpoint_error_profile
-from toy.runio import SUMMARY
 
 COMPOUNDING = "compounding.parquet"
 # Sweeps with trained chains at several d (fig1, d50) and with broken chains (the ablations: too-early, T = 2).

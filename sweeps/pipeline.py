@@ -26,9 +26,9 @@ from omegaconf import DictConfig, OmegaConf
 
 import toy.post_train
 import toy.train
+from core.runio import SUMMARY, atomic_write_json, environment, read_summary, run_hydra_job
 from sweeps.config import PipelineConfig, flatten, register_pipeline_configs
 from toy.config import PostTrainRunConfig
-from toy.runio import SUMMARY, atomic_write_json, environment, read_summary, run_hydra_job
 
 NTP_DIR, RL_DIR = "ntp", "rl"
 # Reusing a finished stage is safe when only these differ: threads do not change what is computed, and

@@ -26,10 +26,10 @@ import pandas as pd
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
+from core.runio import atomic_write_text, environment
 from sweeps.collect import RESULTS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
 from toy.config import require
-from toy.runio import atomic_write_text, environment
 
 SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
 KEY_METRICS = ["ntp.greedy/accuracy", "ntp.sampled/long_fraction", "ntp.forced_long/accuracy",
@@ -66,7 +66,7 @@ def commands(cfg: ReproduceConfig) -> list[tuple[str, list[str]]]:
             argv.append(f"hydra.launcher.n_jobs={cfg.jobs}")
         steps.append((experiment, argv + list(cfg.extra)))
     steps.append(("claims", [sys.executable, "-m", "theory.verify", "--profile", LEDGER_PROFILES[cfg.profile],
-                             "--out", f"{root}/claims"]))
+                             "--out", f"{root}/claims/{LEDGER_PROFILES[cfg.profile]}"]))
     steps.append(("figures", [sys.executable, "-m", "figures", "--profile", cfg.profile,
                               "--results-root", f"{root}/sweeps", "--claims-root", f"{root}/claims",
                               "--figures-root", f"{root}/figures"]))
@@ -120,10 +120,10 @@ def write_report(cfg: ReproduceConfig, ran: list[dict]) -> Path:
         name = experiment.removeprefix("sweep_").removesuffix("_quick")
         table = root / "sweeps" / name / cfg.profile / RESULTS
         out += [f"### {name}", "", key_numbers(table) if table.exists() else f"missing: {table}", ""]
-    checks = root / "checks" / cfg.profile / "checks.md"
+    checks = root / "checks" / cfg.profile / "claims.md"
     out += ["## Empirical checks of the parity claims (sweeps.checks)", "",
             checks.read_text() if checks.exists() else f"missing: {checks}", ""]
-    claims = root / "claims" / "claims.md"
+    claims = root / "claims" / LEDGER_PROFILES[cfg.profile] / "claims.md"
     out += ["## Claims ledger", "", claims.read_text() if claims.exists() else f"missing: {claims}", ""]
     out += ["## Machine and versions", "", "```", json.dumps(environment(), indent=2), "```"]
     path = report_dir / "report.md"

@@ -1,6 +1,6 @@
 """The exact whole-chain failure equals the sampled one, and obeys the union bound F <= sum of step errors."""
 
-from theory.parity_linear import all_inputs, fit_population_ntp
+from learned.parity_linear import all_inputs, fit_population_ntp
 from toy.compounding import chain_error_profile
 from toy.parity import ParityLayout
 

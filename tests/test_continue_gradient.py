@@ -2,7 +2,7 @@
 
 import torch
 
-from theory.parity_linear import all_inputs, continue_gradient, fit_population_ntp
+from learned.parity_linear import all_inputs, continue_gradient, fit_population_ntp
 from toy.continue_gradient import continue_gradient_mc
 from toy.parity import ParityLayout
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from theory import error_bounds, soft_rl
-from theory.irl_learned_claims import (
+from learned.irl_learned_claims import (
     BOS,
     HORIZON,
     SEED,

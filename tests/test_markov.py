@@ -1,4 +1,4 @@
-"""toy.markov: the chain sampler, the policy table read off the TinyGPT, the RL returns, NTP progress, determinism."""
+"""learned.markov: the chain sampler, the policy table read off the TinyGPT, the RL returns, NTP progress, determinism."""
 
 import itertools
 from dataclasses import replace
@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from theory.chains import differential_values, next_state_table, on_policy_distribution
-from toy.markov import (
+from learned.markov import (
     MarkovConfig,
     build_model,
     context_tokens,
@@ -112,7 +112,7 @@ def test_differential_return_estimates_the_differential_action_value():
 
 
 def kl_to_human(policy, p_human):
-    """KL_{μ_D}(p_h ‖ π) = Σ_s μ_D(s) Σ_a p_h log(p_h / π), written out (toy.markov gets it as NTP(p_h) − NTP(π))."""
+    """KL_{μ_D}(p_h ‖ π) = Σ_s μ_D(s) Σ_a p_h log(p_h / π), written out (learned.markov gets it as NTP(p_h) − NTP(π))."""
     return float(on_policy_distribution(p_human) @ (p_human * np.log(p_human / policy)).sum(axis=1))
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from theory.parity_linear import (
+from learned.parity_linear import (
     RIDGE,
     _sequences,
     all_inputs,

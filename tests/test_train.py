@@ -10,7 +10,7 @@ import torch
 import toy.train as train_module
 from toy.config import register_configs
 from toy.models import load_checkpoint
-from toy.runio import read_summary
+from core.runio import read_summary
 
 register_configs()
 TINY = ["task.d=4", "train.steps=6", "train.batch_size=32", "eval.every=3", "eval.prompts=64", "log_every=2"]

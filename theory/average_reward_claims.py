@@ -17,6 +17,7 @@ from functools import cache
 
 import numpy as np
 
+from core.ledger import Context, Criterion, Outcome, claim
 from theory.average_reward import (
     entropy_regularised_average_reward,
     gradients,
@@ -37,7 +38,6 @@ from theory.chains import (
     suffix_marginal,
     total_variation,
 )
-from theory.claims import Criterion, Outcome, claim
 
 SEED = 20240611
 SOURCE = "average_reward_paper.md"
@@ -130,12 +130,14 @@ def gradient_equality(profile: str, lhs: str, rhs: str, lhs_text: str, rhs_text:
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.lemma1.expected_immediate_reward", source=f"{SOURCE} §3.2 step 4, Lemma 1",
     statement="Σ_{s',r} p(s', r | s, a) r = log p_h(a|s) for every context s and token a.",
     check="Build p(s', r|s, a) explicitly (s' = next(s, a) with probability 1, r = log p_h(a|s)) and sum; "
           "max |Σ p r − log p_h| ≤ 1e-10 (round-off).",
 )
-def lemma1(profile: str) -> Outcome:
+def lemma1(ctx: Context) -> Outcome:
+    profile = ctx.profile
     worst = 0.0
     for row in instances(profile):
         log_p_human = np.log(row["p_human"])
@@ -148,12 +150,14 @@ def lemma1(profile: str) -> Outcome:
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.step3.data_distribution_substitution", source=f"{SOURCE} §3.2 steps 2–3 (μ(s) := P_D(x_<t))",
     statement="Replacing μ_π by the data distribution μ_D leaves the gradient unchanged: "
               "∇ Σ_s μ_D Σ_a π log p_h = ∇ρ(π), ρ the true average reward with reward log p_h.",
     check="Autograd ∇seed (μ_D fixed) vs autograd ∇ρ (through μ_π); max relative difference ≤ 1e-6.",
 )
-def step3_substitution(profile: str) -> Outcome:
+def step3_substitution(ctx: Context) -> Outcome:
+    profile = ctx.profile
     outcome = gradient_equality(profile, "seed", "average_reward", "∇seed", "∇ρ")
     gaps = [abs(r["random"]["values"]["seed"] - r["random"]["values"]["average_reward"]) for r in instances(profile)]
     outcome.measured["value_gap_random"] = spread(gaps)
@@ -163,12 +167,14 @@ def step3_substitution(profile: str) -> Outcome:
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.step4.expectation_swap", source=f"{SOURCE} §3.2 step '4)' after Lemma 1 ('definition of expectation')",
     statement="∇ Σ_s μ_D Σ_a π(a|s) log p_h(a|s) = ∇ E_{s~μ_D} E_{a~p_h}[log π(a|s)]: the seed objective's "
               "gradient equals the NTP gradient.",
     check="Autograd ∇seed vs ∇NTP; max relative difference ≤ 1e-6, at random logits and at π = p_h.",
 )
-def step4_swap(profile: str) -> Outcome:
+def step4_swap(ctx: Context) -> Outcome:
+    profile = ctx.profile
     outcome = gradient_equality(profile, "seed", "ntp", "∇seed", "∇NTP")
     outcome.detail += (" The step swaps which distribution samples the token (π → p_h) and which is logged (p_h → "
                        "π). The step after it, ∇E_D log π = E_D ∇log π, interchanges ∇ and a finite sum (sound).")
@@ -176,31 +182,37 @@ def step4_swap(profile: str) -> Outcome:
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.step5.gradient_equals_ntp", source=f"{SOURCE} §3.2 step 5 / Theorem",
     statement="∇ρ(π) = ∇NTP(π): the average-reward gradient (reward log p_h) is the NTP gradient.",
     check="Autograd ∇ρ (on-policy μ_π) vs ∇NTP; max relative difference ≤ 1e-6.",
 )
-def step5_equality(profile: str) -> Outcome:
+def step5_equality(ctx: Context) -> Outcome:
+    profile = ctx.profile
     return gradient_equality(profile, "average_reward", "ntp", "∇ρ", "∇NTP")
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.step5.entropy_gradient_equals_ntp", source=f"{SOURCE} §3.2 step 5, read with reward log p_h − log π",
     statement="∇ρ_ent(π) = ∇NTP(π) for the entropy-regularised average reward (the most favourable reading).",
     check="Autograd ∇ρ_ent vs ∇NTP; max relative difference ≤ 1e-6 at random logits (primary) and at π = p_h.",
 )
-def step5_entropy_equality(profile: str) -> Outcome:
+def step5_entropy_equality(ctx: Context) -> Outcome:
+    profile = ctx.profile
     outcome = gradient_equality(profile, "average_reward_entropy", "ntp", "∇ρ_ent", "∇NTP")
     outcome.detail += " Near π = p_h see avg.derived.entropy_gradient_second_order."
     return outcome
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.condition1.stationarity", source=f"{SOURCE} §3.1 condition 1 (stationarity) and step 2",
     statement="The state distribution of the average reward is the data's μ_D whatever the policy: μ_π = μ_D.",
     check="TV(μ_π, μ_D) ≤ 1e-10 at random π (primary) and at π = p_h; also measured at the L-BFGS maximiser of ρ.",
 )
-def stationarity(profile: str) -> Outcome:
+def stationarity(ctx: Context) -> Outcome:
+    profile = ctx.profile
     tv = {where: [total_variation(r[where]["mu"], r["mu_data"]) for r in instances(profile)]
           for where in ("random", "optimal")}
     tv_rho = [total_variation(on_policy_distribution(r["average_reward"]), r["mu_data"])
@@ -215,11 +227,13 @@ def stationarity(profile: str) -> Outcome:
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.implication.average_reward_converges_to_human", source=f"{SOURCE} §3.3 implication 1",
     statement="Maximising the average reward with r = log p_h converges to human behaviour: p_h maximises ρ.",
     check="Exact max_π ρ (max cycle mean, Karp) minus ρ(p_h) ≤ 1e-9 on every instance; L-BFGS maximiser reported.",
 )
-def rho_converges(profile: str) -> Outcome:
+def rho_converges(ctx: Context) -> Outcome:
+    profile = ctx.profile
     gaps = [optimal_average_reward(np.log(r["p_human"])) - r["optimal"]["values"]["average_reward"]
             for r in instances(profile)]
     optimised = optimised_instances(profile)
@@ -235,12 +249,14 @@ def rho_converges(profile: str) -> Outcome:
 
 
 @claim(
+    kind="seed", quantifier="for-all",
     id="avg.implication.seed_objective_converges_to_human", source=f"{SOURCE} §3.2 step 5 + §3.3 implication 1",
     statement="Maximising the seed's objective Σ_s μ_D Σ_a π log p_h converges to p_h.",
     check="Its maximiser is greedy (one-hot argmax_a p_h per state, closed form); min over instances of "
           "max seed − seed(p_h) ≤ 1e-9 would mean p_h attains the maximum.",
 )
-def seed_converges(profile: str) -> Outcome:
+def seed_converges(ctx: Context) -> Outcome:
+    profile = ctx.profile
     gaps, tvs = [], []
     for r in instances(profile):
         log_p_human, mu = np.log(r["p_human"]), r["mu_data"]
@@ -253,11 +269,13 @@ def seed_converges(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.derived.ntp_maximiser_is_human", source=f"{SOURCE} §3.3 implication 1 (the part NTP supports)",
     statement="NTP is maximised exactly at π = p_h (Gibbs' inequality): ∇NTP(p_h) = 0 and NTP(π) ≤ NTP(p_h).",
     check="max ‖∇NTP(p_h)‖ ≤ 1e-10; max over random π of NTP(π) − NTP(p_h) ≤ 1e-12.", kind="derived",
 )
-def ntp_maximiser(profile: str) -> Outcome:
+def ntp_maximiser(ctx: Context) -> Outcome:
+    profile = ctx.profile
     norms = [np.linalg.norm(r["optimal"]["grad"]["ntp"]) for r in instances(profile)]
     excess = [r["random"]["values"]["ntp"] - r["optimal"]["values"]["ntp"] for r in instances(profile)]
     return Outcome([Criterion("max_grad_norm_at_p_h", max(norms), ROUNDOFF),
@@ -267,13 +285,15 @@ def ntp_maximiser(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.derived.entropy_regularised_shares_optimum", source=f"{SOURCE} §3.2 (nearest true statement)",
     statement="With reward log p_h − log π, ρ_ent(π) = −E_{μ_π} KL(π‖p_h) ≤ 0 = ρ_ent(p_h): NTP and ρ_ent share the "
               "maximiser π = p_h (well-specified); there μ_π = μ_D and NTP = seed = ρ = −(entropy rate of p_h).",
     check="max ρ_ent(random π) ≤ 1e-12 (primary); ‖∇ρ_ent(p_h)‖, TV(μ_{p_h}, μ_D), spread of NTP/seed/ρ at p_h "
           "≤ 1e-10; L-BFGS on ρ_ent reaches p_h (μ_D-weighted TV ≤ 1e-4, optimiser accuracy).", kind="derived",
 )
-def entropy_shares_optimum(profile: str) -> Outcome:
+def entropy_shares_optimum(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rows = instances(profile)
     values_random = [r["random"]["values"]["average_reward_entropy"] for r in rows]
     grad_norms = [np.linalg.norm(r["optimal"]["grad"]["average_reward_entropy"]) for r in rows]
@@ -291,13 +311,15 @@ def entropy_shares_optimum(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.derived.entropy_gradient_second_order", source=f"{SOURCE} §3.2 step 5 (nearest true statement)",
     statement="Near the optimum the entropy-regularised equivalence holds to first order: ‖∇ρ_ent − ∇NTP‖ = "
               "O(‖z − log p_h‖²) while ‖∇NTP‖ = O(‖z − log p_h‖) (both have Hessian −Σ_s μ_D(s) F_s at p_h).",
     check="At z = log p_h + εG, G ~ N(0, 1), ε ∈ {4e-3, 2e-3}: order log2(diff(2ε)/diff(ε)) ≥ 1.8 on every instance.",
     kind="derived",
 )
-def entropy_second_order(profile: str) -> Outcome:
+def entropy_second_order(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rng = np.random.default_rng(SEED + 2)
     orders, ratios = [], []
     for r in instances(profile):
@@ -315,12 +337,14 @@ def entropy_second_order(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.derived.policy_gradient_theorem", source="average-reward policy-gradient theorem (Sutton & Barto §13.6)",
     statement="∇ρ = Σ_s μ_π(s) Σ_a ∇π(a|s) q_π(s, a), q = r − ρ + h(s') the differential action values, for "
               "r = log p_h and (the extra term vanishing) for r = log p_h − log π.",
     check="Analytic form (Poisson equation) vs autograd through μ_π; max relative error ≤ 1e-8.", kind="derived",
 )
-def pg_theorem(profile: str) -> Outcome:
+def pg_theorem(ctx: Context) -> Outcome:
+    profile = ctx.profile
     pairs = (("rho", "pg", "average_reward"), ("rho_ent", "pg_entropy", "average_reward_entropy"))
     errors = {key: [relative_difference(r[w][pg], r[w]["grad"][name]) for r in instances(profile)
                     for w in ("random", "optimal")] for key, pg, name in pairs}
@@ -329,13 +353,15 @@ def pg_theorem(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.derived.importance_weighted_reward", source=f"{SOURCE} §3.2 step 5 (nearest true statement)",
     statement="The on-data-states estimator E_{s~μ_D, a~π}[R(s, a) ∇log π(a|s)] equals ∇NTP exactly for R = p_h/π "
               "(an importance weight, not a reward fixed in advance); with R = log p_h it is ∇seed.",
     check="Contract the score ∇_z log π(a|s) = e_a − π(·|s) explicitly; relative difference to autograd ≤ 1e-6.",
     kind="derived",
 )
-def importance_weighted(profile: str) -> Outcome:
+def importance_weighted(ctx: Context) -> Outcome:
+    profile = ctx.profile
     errors = {"ntp": [], "seed": []}
     for r in instances(profile):
         for where in ("random", "optimal"):
@@ -360,6 +386,7 @@ MISSPECIFIED_COLUMNS = {  # column of the table ``optima`` -> what `misspecified
 
 
 @claim(
+    quantifier="for-all",
     id="avg.condition3.misspecified_optima_coincide", source=f"{SOURCE} §3.1 condition 3 violated (true order K > k)",
     statement="When the language has order K > k (the model sees only the last k tokens), the NTP optimum still "
               "maximises the entropy-regularised average reward.",
@@ -367,7 +394,8 @@ MISSPECIFIED_COLUMNS = {  # column of the table ``optima`` -> what `misspecified
           "≤ 1e-8 (primary; a lower bound on the true gap) and ‖∇ρ_ent(NTP optimum)‖ ≤ 1e-8 (exact).",
     kind="seed",
 )
-def misspecified(profile: str) -> Outcome:
+def misspecified(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rng = np.random.default_rng(SEED + 3)
     found, table = defaultdict(list), []
     temperatures = (1.0,) if profile == "quick" else TEMPERATURES
@@ -403,13 +431,15 @@ def misspecified(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.derived.ntp_optimum_stationary_on_k_plus_1_grams", source=f"{SOURCE} §3.1 condition 1 (nearest true)",
     statement="At the NTP optimum of order k, the model's own stationary distribution matches the data's "
     "exactly on (k+1)-token contexts (so μ_π = μ_D when K = k+1), and not beyond: on (k+2)-grams it differs.",
     check="Misspecified instances (all τ): TV of (k+1)-gram marginals of μ_π and μ_D ≤ 1e-10 (primary); TV of "
           "(k+2)-gram marginals ≥ 1e-6 when K ≥ k+2 (non-zero beyond round-off).", kind="derived",
 )
-def ntp_optimum_stationarity(profile: str) -> Outcome:
+def ntp_optimum_stationarity(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rng = np.random.default_rng(SEED + 4)
     tv = {1: [], 2: []}  # m → TV between the (k+m)-gram marginals of μ_π (at the NTP optimum) and of μ_D
     for (vocab, true_order, order), temperature in itertools.product(MISSPECIFIED[profile], TEMPERATURES):

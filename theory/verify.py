@@ -1,12 +1,13 @@
-"""`python -m theory.verify`: run every registered claim, print the ledger, write claims.json + claims.md.
+"""`python -m theory.verify`: the exact and learned claims of the ledger, printed and written to disk.
 
-    python -m theory.verify                         # quick profile, all claims, into results/claims/
-    python -m theory.verify --profile full          # larger instance sets
+    python -m theory.verify                         # quick profile, instance seed 0, into results/claims/quick/
+    python -m theory.verify --profile full          # larger instance sets, into results/claims/full/
+    python -m theory.verify --seed 3                # fresh instance families, into results/claims/quick-seed3/
     python -m theory.verify --only 'avg.*' --out /tmp/ledger
 
-The tables a check returns go to ``<out>/tables/<claim id>.<table name>.parquet``; claims.json lists them per
-claim (paths relative to <out>), and the figures read them from there.  Before a claim's tables are written, its
-tables of an earlier run are deleted, so a table that a check no longer returns cannot survive silently.
+Claims come from ``theory/*_claims.py`` (exact objects) and ``learned/*_claims.py`` (the suite's models checked
+against them); the sweep checks (``sweeps/checks.py``) run in ``python -m sweeps.checks``.  Both use one registry,
+one engine and one schema (core/ledger.py, core/ledger_report.py).  The verdicts must not depend on ``--seed``.
 
 Exit status: 0 when every check ran (whatever the verdicts: a failing seed claim is a finding),
 1 when at least one check could not run (verdict ``error``), 2 for bad arguments.
@@ -15,106 +16,45 @@ Exit status: 0 when every check ran (whatever the verdicts: a failing seed claim
 from __future__ import annotations
 
 import argparse
-import glob
-import io
 import re
 import sys
 from pathlib import Path
 
-import pandas as pd
+from core.ledger import PROFILES, Context, discover
+from core.ledger_report import format_table, run_claims, write_ledger
 
-from theory.claims import PROFILES, ClaimResult, discover, evaluate
-from toy.runio import atomic_write_bytes, atomic_write_json, atomic_write_text, environment
-
-TABLES = "tables"
-
-
-def _cell(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+CLAIM_PACKAGES = ("theory", "learned")  # the packages whose *_claims.py modules this command runs
+CLAIMS_ROOT = Path("results/claims")
 
 
-def format_table(results: list[ClaimResult]) -> str:
-    """Fixed-width table for the terminal: id, verdict, measured vs tolerance, source."""
-    header = f"{'claim':<34} {'verdict':<18} {'measured (tolerance)':<62} source"
-    lines = [header, "-" * len(header)]
-    for r in results:
-        measured = "; ".join(
-            f"{c['name']}={c['value']:.3g} ({c['direction']}{c['tolerance']:.3g})" for c in r.criteria
-        )
-        lines.append(f"{_cell(r.id, 34):<34} {r.verdict:<18} {_cell(measured, 62):<62} {_cell(r.source, 40)}")
-    counts = {v: sum(r.verdict == v for r in results) for v in ("holds", "holds-with-caveat", "fails", "error")}
-    lines.append("-" * len(header))
-    lines.append("  ".join(f"{k}: {n}" for k, n in counts.items()) + f"  (total {len(results)})")
-    return "\n".join(lines)
+def default_out(profile: str, seed: int, root: Path = CLAIMS_ROOT) -> Path:
+    """results/claims/<profile> (seed 0) or results/claims/<profile>-seed<N>: runs never overwrite each other."""
+    return root / (profile if seed == 0 else f"{profile}-seed{seed}")
 
 
-def format_markdown(results: list[ClaimResult], profile: str, title: str = "Claims ledger") -> str:
-    """claims.md: the summary table, then every claim with its statement, check, numbers and detail."""
-    out = [f"# {title} (profile `{profile}`)", "", "| claim | kind | verdict | measured | tolerance | source |",
-           "|---|---|---|---|---|---|"]
-    for r in results:
-        out.append(f"| `{r.id}` | {r.kind} | **{r.verdict}** | {r.measured_text} | {r.tolerance_text} | {r.source} |")
-    for r in results:
-        out += ["", f"## `{r.id}`: {r.verdict}", "", f"*Source:* {r.source}", "", f"*Statement:* {r.statement}",
-                "", f"*Check:* {r.check}", ""]
-        out += [f"- {c['name']} = {c['value']:.6g} (tolerance {c['direction']} {c['tolerance']:.3g}: "
-                f"{'passes' if c['passed'] else 'FAILS'})" for c in r.criteria]
-        if r.detail:
-            out += ["", r.detail.strip()]
-    return "\n".join(out) + "\n"
-
-
-def claim_tables_on_disk(out: Path, claim_id: str) -> list[Path]:
-    """The files <out>/tables/<claim_id>.<name>.parquet (name without dots, so no other claim's table matches)."""
-    prefix = f"{claim_id}."
-    return sorted(path for path in (out / TABLES).glob(f"{glob.escape(prefix)}*.parquet")
-                  if "." not in path.name.removeprefix(prefix).removesuffix(".parquet"))
-
-
-def write_tables(out: Path, result: ClaimResult) -> dict[str, str]:
-    """Replace the claim's stored tables by ``result.tables``; returns name -> path relative to ``out``."""
-    for stale in claim_tables_on_disk(out, result.id):
-        stale.unlink()
-    written = {}
-    for name, rows in result.tables.items():
-        relative = Path(TABLES) / f"{result.id}.{name}.parquet"
-        buffer = io.BytesIO()
-        pd.DataFrame(rows).to_parquet(buffer, index=False)
-        atomic_write_bytes(out / relative, buffer.getvalue())
-        written[name] = relative.as_posix()
-    return written
+def exact_claims(only: str | None = None) -> list:
+    """The registered claims of CLAIM_PACKAGES (no sweep checks), sorted by id, filtered by ``only``."""
+    registry = discover(CLAIM_PACKAGES)
+    return [s for cid, s in sorted(registry.items()) if not s.requires and (only is None or re.search(only, cid))]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m theory.verify", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILES, default="quick", help="instance-set size")
+    parser.add_argument("--seed", type=int, default=0, help="instance seed (0: the default families)")
     parser.add_argument("--only", default=None, help="regular expression on claim ids (re.search)")
-    parser.add_argument("--out", type=Path, default=Path("results/claims"), help="where claims.json/md go")
+    parser.add_argument("--out", type=Path, default=None, help="where claims.json/md go (default: see above)")
     args = parser.parse_args(argv)
-
-    registry = discover()
-    specs = [s for cid, s in sorted(registry.items()) if args.only is None or re.search(args.only, cid)]
+    if args.seed < 0:
+        parser.error(f"--seed must be non-negative, got {args.seed}")
+    specs = exact_claims(args.only)
     if not specs:
-        parser.error(f"no claim id matches --only {args.only!r}; known ids: {', '.join(sorted(registry))}")
-
-    results = []
-    for spec in specs:
-        result = evaluate(spec, args.profile)
-        print(f"[{result.seconds:6.1f}s] {result.id}: {result.verdict}", file=sys.stderr, flush=True)
-        results.append(result)
-
+        parser.error(f"no claim id matches --only {args.only!r}; known ids: {', '.join(sorted(discover(()).keys()))}")
+    out = args.out or default_out(args.profile, args.seed)
+    results = run_claims(specs, Context(profile=args.profile, seed=args.seed))
     print(format_table(results))
-    table_paths = {r.id: write_tables(args.out, r) for r in results}
-    payload = {
-        "profile": args.profile,
-        "environment": environment(),
-        "claims": [{**vars(r), "tables": table_paths[r.id]} for r in results],
-    }
-    atomic_write_json(args.out / "claims.json", payload)
-    atomic_write_text(args.out / "claims.md", format_markdown(results, args.profile))
-    n_tables = sum(map(len, table_paths.values()))
-    print(f"wrote {args.out / 'claims.json'}, {args.out / 'claims.md'} and {n_tables} table(s) in {args.out / TABLES}")
+    write_ledger(out, results, args.profile, args.seed, extra={"only": args.only})
+    print(f"wrote {out / 'claims.json'}, {out / 'claims.md'} and the tables in {out / 'tables'}")
     errors = [r.id for r in results if r.verdict == "error"]
     if errors:
         print(f"checks that could not run: {', '.join(errors)}", file=sys.stderr)

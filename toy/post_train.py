@@ -28,7 +28,7 @@ from toy.config import MODEL_SCHEMAS, PostTrainRunConfig, register_configs
 from toy.evaluate import evaluate, held_out_prompts
 from toy.models import load_checkpoint, save_checkpoint
 from toy.parity import ParityLayout
-from toy.runio import (
+from core.runio import (
     CHECKPOINT,
     METRICS,
     SUMMARY,

@@ -33,7 +33,7 @@ from toy.config import TrainRunConfig, register_configs
 from toy.evaluate import evaluate, held_out_prompts
 from toy.models import build_model, load_checkpoint, save_checkpoint
 from toy.parity import ParityBatch, ParityLayout, sample_batch
-from toy.runio import (
+from core.runio import (
     CHECKPOINT,
     METRICS,
     SUMMARY,

@@ -2,7 +2,7 @@
 *learned* model, the TinyGPT of toy/markov.py trained by SGD on samples of a random order-2 chain p_h over
 V = 3 tokens, then post-trained by on-policy average-reward RL.  Every number is exact given the learned
 table (theory.average_reward); the only noise is in the table itself, from the finite samples.  The chain is
-fixed (toy.markov.MarkovConfig: chain_seed 7, τ = 1); "quick" trains a 1-layer width-64 model (400 NTP steps
+fixed (learned.markov.MarkovConfig: chain_seed 7, τ = 1); "quick" trains a 1-layer width-64 model (400 NTP steps
 of 1024 pairs, 200 RL updates of 64 walkers × 16 steps), "full" a 2-layer width-64 one (1500 NTP steps of 2048
 pairs, 600 RL updates of 128 walkers).
 
@@ -23,10 +23,10 @@ from functools import cache
 
 import numpy as np
 
+from core.ledger import Context, Criterion, Outcome, claim
+from learned.markov import MarkovConfig, run
 from theory.average_reward import gradients
 from theory.chains import on_policy_distribution
-from theory.claims import Criterion, Outcome, claim
-from toy.markov import MarkovConfig, run
 
 SOURCE = "average_reward_paper.md"
 KL_BAND_FACTOR = 100  # KL_TOL = KL_BAND_FACTOR · d/(2N), see the module docstring
@@ -76,6 +76,7 @@ def references(result: dict) -> str:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.learned.ntp_model_maximises_average_reward", source=f"{SOURCE} §3.2 Theorem + §3.3 implication 1",
     statement="A model trained by NTP on human text maximises the average reward with r = log p_h: no policy, "
               "and in particular no RL fine-tuning on that reward, does better than the NTP-trained model.",
@@ -83,7 +84,8 @@ def references(result: dict) -> str:
           "ρ(π_RL) − ρ(π_NTP) ≤ RHO_TOL after average-reward RL from the NTP model.",
     kind="seed",
 )
-def ntp_model_maximises(profile: str) -> Outcome:
+def ntp_model_maximises(ctx: Context) -> Outcome:
+    profile = ctx.profile
     result = learned(profile)
     rho_ntp = result["ntp"]["rho"]
     return Outcome([Criterion("rho_star_minus_rho_ntp_model", result["reference"]["rho_star"] - rho_ntp,
@@ -95,13 +97,15 @@ def ntp_model_maximises(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.learned.rl_average_reward_converges_to_human", source=f"{SOURCE} §3.3 implication 1",
     statement="Optimising the average reward with r = log p_h converges to human behaviour: on-policy average-reward "
               "RL started from the NTP model stays at p_h.",
     check="KL_μD(p_h ‖ π_RL) ≤ KL_TOL = 100 d/(2N) (the NTP sampling band) after RL on r = log p_h.",
     kind="seed",
 )
-def rl_converges_to_human(profile: str) -> Outcome:
+def rl_converges_to_human(ctx: Context) -> Outcome:
+    profile = ctx.profile
     result = learned(profile)
     return Outcome([Criterion("kl_data_after_rl", result["rl"]["kl_data"], result["kl_tol"])],
                    measured=summary(profile),
@@ -109,13 +113,15 @@ def rl_converges_to_human(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.learned.ntp_model_approaches_human", source=f"{SOURCE} §3.3 implication 1 (the part NTP supports)",
     statement="SGD on NTP with fresh samples of p_h approaches p_h: KL_μD(p_h ‖ π_NTP) within the sampling band, "
               "hence ρ(π_NTP) ≈ ρ(p_h) and ρ_ent(π_NTP) ≈ 0 = max ρ_ent.",
     check="KL ≤ KL_TOL = 100 d/(2N) (primary); |ρ(π_NTP) − ρ(p_h)| ≤ RHO_TOL; −ρ_ent(π_NTP) ≤ KL_TOL.",
     kind="derived",
 )
-def ntp_model_approaches_human(profile: str) -> Outcome:
+def ntp_model_approaches_human(ctx: Context) -> Outcome:
+    profile = ctx.profile
     result = learned(profile)
     ntp, initial_kl = result["ntp"], result["initial"]["kl_data"]
     return Outcome([Criterion("kl_data_ntp_model", ntp["kl_data"], result["kl_tol"]),
@@ -128,6 +134,7 @@ def ntp_model_approaches_human(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.learned.rl_log_p_h_moves_away_from_human", source=f"{SOURCE} §3.3 implication 1 (nearest true statement)",
     statement="On-policy RL on r = log p_h alone, started from the NTP model, raises ρ above ρ(p_h) and leaves p_h "
               "toward a deterministic maximiser of ρ (ρ → ρ*, on-policy modal mass → 1).",
@@ -135,7 +142,8 @@ def ntp_model_approaches_human(profile: str) -> Outcome:
           "(ρ(π_RL) − ρ(p_h)) / (ρ* − ρ(p_h)) ≥ 0.5 (more than halfway to the exact optimum).",
     kind="derived",
 )
-def rl_moves_away(profile: str) -> Outcome:
+def rl_moves_away(ctx: Context) -> Outcome:
+    profile = ctx.profile
     result = learned(profile)
     rl, reference = result["rl"], result["reference"]
     gain = rl["rho"] - reference["rho_human"]
@@ -150,6 +158,7 @@ def rl_moves_away(profile: str) -> Outcome:
 
 
 @claim(
+    quantifier="for-all",
     id="avg.learned.rl_entropy_regularised_stays_at_human",
     source=f"{SOURCE} §3.2 (nearest true statement: reward log p_h − log π)",
     statement="On-policy RL on the entropy-regularised reward log p_h − log π, started from the NTP model, stays at "
@@ -157,7 +166,8 @@ def rl_moves_away(profile: str) -> Outcome:
     check="KL_μD(p_h ‖ π_RL,ent) ≤ KL_TOL (primary); −ρ_ent ≤ KL_TOL; |ρ(π_RL,ent) − ρ(p_h)| ≤ RHO_TOL.",
     kind="derived",
 )
-def rl_entropy_stays(profile: str) -> Outcome:
+def rl_entropy_stays(ctx: Context) -> Outcome:
+    profile = ctx.profile
     result = learned(profile)
     tuned = result["rl_entropy"]
     return Outcome([Criterion("kl_data_after_rl_entropy", tuned["kl_data"], result["kl_tol"]),

@@ -37,10 +37,10 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from core.ledger import Context, Criterion, Outcome, claim
 from theory import error_bounds, soft_rl
-from theory.claims import Criterion, Outcome, claim
+from theory.bounds_thm1_claims import _thm1_trained as tabular_thm1_check  # private: the tabular claim's check function
 from theory.irl_claims import PAPER
-from theory.irl_claims import _thm1_trained as tabular_thm1_check  # private: the tabular claim's check function
 from toy.gpt import TinyGPT
 
 VOCAB, HORIZON, ALPHA = 3, 4, 1.0  # the instance of bounds.thm1_at_trained_ntp_model
@@ -197,7 +197,9 @@ def summarise(instance_rows: list[dict]) -> str:
     return " / ".join(f"{column(instance_rows, key):.3g}" for key in ("eps_pi", "bound", "tv", "accuracy"))
 
 
-@claim(id="bounds.thm1_at_trained_gpt", source=f"{PAPER}, Theorem 1 applied to an NTP-trained TinyGPT (§4 Q1 "
+@claim(
+    kind="seed", quantifier="for-all",
+    id="bounds.thm1_at_trained_gpt", source=f"{PAPER}, Theorem 1 applied to an NTP-trained TinyGPT (§4 Q1 "
        "premise; the learned version of bounds.thm1_at_trained_ntp_model)",
        statement="For a tiny GPT trained by next-token prediction on n demonstrations of a MaxEnt expert, Theorem 1 "
                  "holds at the measured ε_π, and the endogenous reward of its logits orders response pairs like the "
@@ -206,7 +208,8 @@ def summarise(instance_rows: list[dict]) -> str:
              "1e4}; TinyGPT (1 layer, width 32) trained by 400 full-batch AdamW steps on eq. (2); f̂ = α × logits "
              "at all 40 prefixes: max over n and instances of max-pair TV / (αHε_π/2); mean pair accuracy at n=1e4 "
              "minus the add-0.5 count table's on the same demonstrations.")
-def thm1_at_trained_gpt(profile: str) -> Outcome:
+def thm1_at_trained_gpt(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rows = learned_grid(profile)
     worst_ratio = max(column(inst_rows, "tv/bound", max) for inst_rows in rows["gpt"].values())
     largest = DEMO_COUNTS[-1]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.claims import Criterion, Outcome, claim
-from theory.parity_linear import (
+from core.ledger import Context, Criterion, Outcome, claim
+from learned.parity_linear import (
     RIDGE,
     all_inputs,
     continue_gradient,
@@ -48,12 +48,15 @@ def _table(rows: list[dict], columns: list[str]) -> str:
     return f"{head}\n{body}"
 
 
-@claim(id="parity.ntp_greedy_threshold", source=f"{SOURCE}, Thm 1; notes §6.2",
+@claim(
+    kind="seed", quantifier="for-all",
+    id="parity.ntp_greedy_threshold", source=f"{SOURCE}, Thm 1; notes §6.2",
        statement="After NTP, greedy decoding is at chance (accuracy 1/2, short answers) when p_cot < 1/3 and "
                  "correct (accuracy 1, long answers) when p_cot > 1/3.",
        check="Exact population NTP optimum of the linear AR model (ridge 1e-6) at several p_cot; greedy "
              "accuracy over all 2^d inputs vs 1/2 below and 1 above the threshold.")
-def check_threshold(profile: str) -> Outcome:
+def check_threshold(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rows = population_optima(profile)
     theory = np.array([0.5 if r["p_cot"] < 1 / 3 else 1.0 for r in rows])
     measured = np.array([r["greedy_accuracy"] for r in rows])
@@ -67,13 +70,16 @@ def check_threshold(profile: str) -> Outcome:
         detail=_table(rows, ["greedy_accuracy", "greedy_long_fraction"]))
 
 
-@claim(id="parity.ntp_length_calibration", source=f"{SOURCE}, Sec. 3.2 ('calibrated with respect to length')",
+@claim(
+    kind="seed", quantifier="for-all",
+    id="parity.ntp_length_calibration", source=f"{SOURCE}, Sec. 3.2 ('calibrated with respect to length')",
        statement="The NTP model generates long responses with probability p_cot at temperature 1; its sampled "
                  "accuracy is (1 + p_cot)/2 and it continues after a first token equal to x_1 with probability "
                  "2 p_cot/(1 + p_cot).",
        check="Exact response law (dynamic programming over r_{t-1}) of the population NTP optimum; tolerance "
              "1e-3 covers the ridge term's bias (measured ~1e-5 at ridge 1e-6).")
-def check_calibration(profile: str) -> Outcome:
+def check_calibration(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rows = population_optima(profile)
     p = np.array([r["p_cot"] for r in rows])
     long_gap = np.abs(np.array([r["sampled_long"] for r in rows]) - p).max()
@@ -87,13 +93,16 @@ def check_calibration(profile: str) -> Outcome:
         detail=_table(rows, ["sampled_long", "sampled_correct", "gradient_mean_continue_prob", "sampled_malformed"]))
 
 
-@claim(id="parity.continue_gradient_positive", kind="derived", source="research/parity_cot_rl.md §6.3",
+@claim(
+    quantifier="for-all",
+    id="parity.continue_gradient_positive", kind="derived", source="research/parity_cot_rl.md §6.3",
        statement="At the NTP optimum the expected policy gradient of the end-to-end reward raises the probability "
                  "of continuing after r_1 = x_1 (d E[R]/d eta > 0): length increase is an ascent direction.",
        check="Exact E[R] by dynamic programming with the <eos> logit at position 2 shifted by -eta where r_1 = x_1; "
              "autograd derivative at eta = 0, cross-checked against the closed-form decomposition "
              "E_x[P(r1=x1) q(1-q)(P(correct|continue) - 1[x1=y])].")
-def check_continue_gradient(profile: str) -> Outcome:
+def check_continue_gradient(ctx: Context) -> Outcome:
+    profile = ctx.profile
     rows = population_optima(profile)
     grads = np.array([r["gradient_autograd"] for r in rows])
     mismatch = max(abs(r["gradient_autograd"] - r["gradient_decomposition"]) for r in rows)

@@ -1,0 +1,131 @@
+"""Formatting and writing of a claims ledger: the terminal table, claims.md, claims.json and the per-claim tables.
+
+One schema for every ledger the suite writes (exact claims, learned claims, sweep checks):
+
+    <out>/claims.json   {"profile", "seed", "environment", "tally": {kind: {verdict: n}}, "claims": [row, ...]}
+    <out>/claims.md     the tally per kind, the table (kind and quantifier shown), then each claim in full
+    <out>/tables/<claim id>.<table name>.parquet   the per-point numbers a check returned (figures read them)
+
+Before a claim's tables are written, its tables of an earlier run are deleted, so a table that a check no longer
+returns cannot survive silently.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from core.ledger import KINDS, VERDICTS, ClaimResult, ClaimSpec, Context, evaluate
+from core.runio import atomic_write_bytes, atomic_write_json, atomic_write_text, environment
+
+TABLES = "tables"
+EVIDENCE_NOTE = "identity rows are implementation checks of algebra: reported, never counted as evidence"
+
+
+def _cell(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def tally(results: Sequence[ClaimResult]) -> dict[str, dict[str, int]]:
+    """kind -> verdict -> count (every kind and verdict present, zeros included)."""
+    return {kind: {v: sum(r.kind == kind and r.verdict == v for r in results) for v in VERDICTS} for kind in KINDS}
+
+
+def tally_lines(results: Sequence[ClaimResult]) -> list[str]:
+    """'seed statements: 3 hold, 1 holds with caveat, 2 fail, 1 inconclusive, 0 error' per kind with claims."""
+    words = {"holds": "hold", "holds-with-caveat": "hold with caveat", "fails": "fail", "inconclusive": "inconclusive",
+             "error": "error"}
+    lines = []
+    for kind, counts in tally(results).items():
+        if sum(counts.values()):
+            label = {"seed": "seed statements", "reading": "readings", "derived": "derived statements",
+                     "identity": "identities (not evidence)"}[kind]
+            lines.append(f"{label}: " + ", ".join(f"{n} {words[v]}" for v, n in counts.items()))
+    return lines
+
+
+def _measured(criteria: list[dict], width: int = 3) -> str:
+    def one(c: dict) -> str:
+        interval = "" if c.get("interval", "exact") == "exact" or c["low"] == c["high"] else \
+            f" [{c['low']:.{width}g}, {c['high']:.{width}g}]"
+        return f"{c['name']}={c['value']:.{width}g}{interval} ({c['direction']}{c['tolerance']:.3g})"
+
+    return "; ".join(one(c) for c in criteria)
+
+
+def format_table(results: Sequence[ClaimResult]) -> str:
+    """Fixed-width table for the terminal: id, kind, quantifier, verdict, measured vs tolerance; tally per kind."""
+    header = f"{'claim':<44} {'kind':<9} {'quant.':<10} {'verdict':<17} measured [interval] (tolerance)"
+    lines = [header, "-" * 140]
+    for r in results:
+        lines.append(f"{_cell(r.id, 44):<44} {r.kind:<9} {r.quantifier:<10} {r.verdict:<17} "
+                     f"{_cell(_measured(r.criteria), 58)}")
+    lines += ["-" * 140, *tally_lines(results), f"({EVIDENCE_NOTE})"]
+    return "\n".join(lines)
+
+
+def format_markdown(results: Sequence[ClaimResult], profile: str, seed: int = 0, title: str = "Claims ledger") -> str:
+    """claims.md: tally per kind, the summary table, then every claim with statement, check, numbers and detail."""
+    out = [f"# {title} (profile `{profile}`, instance seed {seed})", "",
+           *[f"- {line}" for line in tally_lines(results)], f"- ({EVIDENCE_NOTE})", "",
+           "| claim | kind | quantifier | verdict | measured [interval] (tolerance) | source |", "|---|---|---|---|---|---|"]
+    for r in results:
+        out.append(f"| `{r.id}` | {r.kind} | {r.quantifier} | **{r.verdict}** | {_measured(r.criteria, 4)} | "
+                   f"{r.source} |")
+    for r in results:
+        out += ["", f"## `{r.id}`: {r.verdict}", "", f"*Kind:* {r.kind}; *quantifier:* {r.quantifier}; *source:* "
+                f"{r.source}", "", f"*Statement:* {r.statement}", "", f"*Check:* {r.check}", "", f"*Why:* {r.reason}",
+                ""]
+        out += [f"- {c['name']}: {c['status']}, {c.get('reason', '')} (interval: {c['interval']})" for c in r.criteria]
+        if r.detail:
+            out += ["", r.detail.strip()]
+    return "\n".join(out) + "\n"
+
+
+def claim_tables_on_disk(out: Path, claim_id: str) -> list[Path]:
+    """The files <out>/tables/<claim_id>.<name>.parquet (name without dots, so no other claim's table matches)."""
+    prefix = f"{claim_id}."
+    return sorted(path for path in (out / TABLES).glob(f"{glob.escape(prefix)}*.parquet")
+                  if "." not in path.name.removeprefix(prefix).removesuffix(".parquet"))
+
+
+def write_tables(out: Path, result: ClaimResult) -> dict[str, str]:
+    """Replace the claim's stored tables by ``result.tables``; returns name -> path relative to ``out``."""
+    for stale in claim_tables_on_disk(out, result.id):
+        stale.unlink()
+    written = {}
+    for name, rows in result.tables.items():
+        relative = Path(TABLES) / f"{result.id}.{name}.parquet"
+        buffer = io.BytesIO()
+        pd.DataFrame(rows).to_parquet(buffer, index=False)
+        atomic_write_bytes(out / relative, buffer.getvalue())
+        written[name] = relative.as_posix()
+    return written
+
+
+def write_ledger(out: Path, results: Sequence[ClaimResult], profile: str, seed: int = 0,
+                 title: str = "Claims ledger", extra: dict | None = None) -> None:
+    """claims.json + claims.md + tables/ under ``out`` (see the module docstring for the schema)."""
+    out = Path(out)
+    table_paths = {r.id: write_tables(out, r) for r in results}
+    payload = {"profile": profile, "seed": seed, **(extra or {}), "environment": environment(),
+               "tally": tally(results), "claims": [{**vars(r), "tables": table_paths[r.id]} for r in results]}
+    atomic_write_json(out / "claims.json", payload)
+    atomic_write_text(out / "claims.md", format_markdown(results, profile, seed, title))
+
+
+def run_claims(specs: Sequence[ClaimSpec], ctx: Context, progress: bool = True) -> list[ClaimResult]:
+    """Evaluate ``specs`` in order under ``ctx``, printing one progress line per claim to stderr."""
+    results = []
+    for spec in specs:
+        result = evaluate(spec, ctx)
+        if progress:
+            print(f"[{result.seconds:6.1f}s] {result.id}: {result.verdict}", file=sys.stderr, flush=True)
+        results.append(result)
+    return results
