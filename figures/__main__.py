@@ -1,7 +1,7 @@
 """Build every registered paper figure from stored tables: ``python -m figures [--profile quick|paper]``.
 
 Figures 1-4 and 9 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8 read
-the claims ledger's tables listed in results/claims/claims.json (``--claims-root``; made by ``python -m
+the claims ledger's tables listed in results/claims/<ledger profile>/claims.json (``--claims-root``; made by ``python -m
 theory.verify``).  Every figure is written to results/figures/<profile>/<figure>.{pdf,png} (figures/common.py).
 A figure whose tables are missing or unreadable is reported with the command that makes them, and the other
 figures are still built; the exit status is non-zero if any figure could not be built.

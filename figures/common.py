@@ -7,7 +7,7 @@ figures go to ``results/figures/P/<figure>.{pdf,png}``.
 
 A figure module defines ``EXPERIMENT`` (the sweep it reads) and ``plot(runs, steps) -> Figure``, a pure
 function of the two tables, so tests can feed it a small synthetic table.  Figures 5-8 read the tables of the
-claims ledger instead (``results/claims/tables/``, listed in claims.json): see the last section of this file.
+claims ledger instead (``results/claims/<ledger profile>/tables/``, listed in claims.json): see the last section of this file.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ import pandas as pd
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
+from core.ledger import ClaimResult
+from core.ledger_report import tally_lines
 from core.runio import atomic_write_text, environment
 from sweeps.collect import RESULTS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
@@ -102,10 +104,31 @@ def key_numbers(results_file: Path) -> str:
     return markdown_table(pd.DataFrame(rows))
 
 
+def ledger_files(cfg: ReproduceConfig) -> dict[str, Path]:
+    """The two ledgers a reproduction writes (one schema): the claims ledger and the sweep checks."""
+    root = Path(cfg.results)
+    return {"claims": root / "claims" / LEDGER_PROFILES[cfg.profile] / "claims.json",
+            "checks": root / "checks" / cfg.profile / "claims.json"}
+
+
+def verdict_tally(cfg: ReproduceConfig) -> list[str]:
+    """The report's opening lines: verdicts per claim kind over both ledgers (missing ledgers named)."""
+    rows, missing = [], []
+    for path in ledger_files(cfg).values():
+        if path.exists():
+            rows += [ClaimResult(**entry) for entry in json.loads(path.read_text())["claims"]]
+        else:
+            missing.append(str(path))
+    lines = [f"- {line}" for line in tally_lines(rows)]
+    lines += ["- (identities are implementation checks of algebra: reported, never counted as evidence)"]
+    return lines + [f"- missing ledger: {path}" for path in missing]
+
+
 def write_report(cfg: ReproduceConfig, ran: list[dict]) -> Path:
     root = Path(cfg.results)
     report_dir = root / "report" / cfg.profile
-    out = [f"# Reproduction report (profile `{cfg.profile}`)", ""]
+    out = [f"# Reproduction report (profile `{cfg.profile}`)", "", "## Verdicts by kind (claims ledger and sweep "
+           "checks)", "", *verdict_tally(cfg), ""]
     out += ["## Commands", "", "Run from the repository root, in this order:", "", "```"]
     out += [shlex.join(["python", *step["argv"][1:]]) for step in ran] + ["```", ""]
     out += ["| step | exit | seconds |", "|---|---|---|"]
@@ -120,10 +143,10 @@ def write_report(cfg: ReproduceConfig, ran: list[dict]) -> Path:
         name = experiment.removeprefix("sweep_").removesuffix("_quick")
         table = root / "sweeps" / name / cfg.profile / RESULTS
         out += [f"### {name}", "", key_numbers(table) if table.exists() else f"missing: {table}", ""]
-    checks = root / "checks" / cfg.profile / "claims.md"
+    checks = ledger_files(cfg)["checks"].with_suffix(".md")
     out += ["## Empirical checks of the parity claims (sweeps.checks)", "",
             checks.read_text() if checks.exists() else f"missing: {checks}", ""]
-    claims = root / "claims" / LEDGER_PROFILES[cfg.profile] / "claims.md"
+    claims = ledger_files(cfg)["claims"].with_suffix(".md")
     out += ["## Claims ledger", "", claims.read_text() if claims.exists() else f"missing: {claims}", ""]
     out += ["## Machine and versions", "", "```", json.dumps(environment(), indent=2), "```"]
     path = report_dir / "report.md"

@@ -1,8 +1,11 @@
 """sweeps.reproduce: the step list, the key-number table and report.md, on a hand-made results tree."""
 
+import json
+
 import pandas as pd
 import pytest
 
+from core.ledger import ClaimSpec, Criterion, Outcome, judge
 from sweeps.reproduce import SWEEPS, ReproduceConfig, commands, key_numbers, write_report
 
 
@@ -15,7 +18,7 @@ def test_commands_cover_every_sweep_then_the_ledger_then_the_figures():
     assert {"sweep_d50", "sweep_ablations", "sweep_fig4_star"} <= set(SWEEPS["paper"]) and len(SWEEPS["paper"]) == 6
     fig1 = dict(steps)["sweep_fig1_ntp_vs_rl_quick"]
     assert "hydra.launcher.n_jobs=2" in fig1 and "hydra.sweep.dir=R/sweeps/${name}/${profile}" in fig1
-    assert dict(steps)["claims"][-3:] == ["quick", "--out", "R/claims"]
+    assert dict(steps)["claims"][-3:] == ["quick", "--out", "R/claims/quick"]
     assert "full" in dict(commands(ReproduceConfig(profile="paper")))["claims"]
     assert dict(steps)["compounding"][-4:] == ["--profile", "quick", "--results-root", "R/sweeps"]
     assert dict(steps)["checks"][-4:] == ["--results-root", "R/sweeps", "--out", "R/checks/quick"]
@@ -41,11 +44,16 @@ def test_report_lists_commands_figures_claims_and_missing_tables(tmp_path):
     cfg = ReproduceConfig(profile="quick", results=str(tmp_path))
     (tmp_path / "figures" / "quick").mkdir(parents=True)
     (tmp_path / "figures" / "quick" / "fig2_threshold.png").write_bytes(b"png")
-    (tmp_path / "claims").mkdir()
-    (tmp_path / "claims" / "claims.md").write_text("# Claims ledger\n| `avg.x` | seed | **fails** |\n")
+    (tmp_path / "claims" / "quick").mkdir(parents=True)
+    (tmp_path / "claims" / "quick" / "claims.md").write_text("# Claims ledger\n| `avg.x` | seed | **fails** |\n")
+    result = judge(ClaimSpec("avg.x", "seed", "for-all", "s", "s", "c", run=None), Outcome([Criterion("x", 2, 1)]))
+    (tmp_path / "claims" / "quick" / "claims.json").write_text(json.dumps({"claims": [vars(result)]}))
     ran = [{"name": "claims", "argv": ["py", "-m", "theory.verify", "--out", "R"], "returncode": 0, "seconds": 3.0}]
     text = write_report(cfg, ran).read_text()
     assert "python -m theory.verify --out R" in text
     assert "![fig2_threshold](../../figures/quick/fig2_threshold.png)" in text
     assert "**fails**" in text and "missing:" in text and '"torch"' in text
-    assert "missing: " + str(tmp_path / "checks" / "quick" / "checks.md") in text
+    assert "missing: " + str(tmp_path / "checks" / "quick" / "claims.md") in text
+    assert "- seed statements: 0 hold, 0 hold with caveat, 1 fail, 0 inconclusive, 0 error" in text
+    assert text.index("Verdicts by kind") < text.index("## Commands")
+    assert "missing ledger: " + str(tmp_path / "checks" / "quick" / "claims.json") in text

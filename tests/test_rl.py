@@ -7,11 +7,11 @@ import sys
 import pytest
 import torch
 
+from core.runio import read_summary
 from toy.config import GPTConfig, RLConfig
 from toy.models import build_model
 from toy.parity import EOS, PAD, ParityLayout, sample_batch
 from toy.policy_gradient import grpo_advantages, leave_one_out_advantages, policy_loss
-from core.runio import read_summary
 from toy.sampling import generate
 from toy.star import correct_subset
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import toy.train as train_module
+from core.runio import read_summary
 from toy.config import register_configs
 from toy.models import load_checkpoint
-from core.runio import read_summary
 
 register_configs()
 TINY = ["task.d=4", "train.steps=6", "train.batch_size=32", "eval.every=3", "eval.prompts=64", "log_every=2"]
