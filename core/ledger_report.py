@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import glob
 import io
+import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,7 +76,8 @@ def format_markdown(results: Sequence[ClaimResult], profile: str, seed: int = 0,
     """claims.md: tally per kind, the summary table, then every claim with statement, check, numbers and detail."""
     out = [f"# {title} (profile `{profile}`, instance seed {seed})", "",
            *[f"- {line}" for line in tally_lines(results)], f"- ({EVIDENCE_NOTE})", "",
-           "| claim | kind | quantifier | verdict | measured [interval] (tolerance) | source |", "|---|---|---|---|---|---|"]
+           "| claim | kind | quantifier | verdict | measured [interval] (tolerance) | source |",
+           "|---|---|---|---|---|---|"]
     for r in results:
         out.append(f"| `{r.id}` | {r.kind} | {r.quantifier} | **{r.verdict}** | {_measured(r.criteria, 4)} | "
                    f"{r.source} |")
@@ -109,15 +112,47 @@ def write_tables(out: Path, result: ClaimResult) -> dict[str, str]:
     return written
 
 
+def json_safe(obj):
+    """``obj`` with every non-finite float made JSON-storable: NaN -> None (no number), ±inf -> "inf" / "-inf"
+    (an unbounded interval end, e.g. a slope fitted through two points)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, dict):
+        return {key: json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(value) for value in obj]
+    return obj
+
+
+def kept_entries(out: Path, profile: str, seed: int, replaced: set[str]) -> list[dict]:
+    """The rows of an existing <out>/claims.json of the same profile and seed whose claims are not ``replaced``:
+    a partial run (``--only``) updates its claims and keeps the others (and their tables) instead of dropping them."""
+    path = Path(out) / "claims.json"
+    if not path.exists():
+        return []
+    try:
+        old = json.loads(path.read_text())
+        if old.get("profile") != profile or old.get("seed", 0) != seed:
+            return []
+        return [entry for entry in old["claims"] if entry["id"] not in replaced]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not a claims ledger ({type(exc).__name__}: {exc}); move it away or remake it "
+                         "without --only") from exc
+
+
 def write_ledger(out: Path, results: Sequence[ClaimResult], profile: str, seed: int = 0,
-                 title: str = "Claims ledger", extra: dict | None = None) -> None:
-    """claims.json + claims.md + tables/ under ``out`` (see the module docstring for the schema)."""
+                 title: str = "Claims ledger", extra: dict | None = None, partial: bool = False) -> None:
+    """claims.json + claims.md + tables/ under ``out`` (see the module docstring for the schema).  ``partial``: the
+    results are a subset (``--only``); rows of other claims already in <out>/claims.json are kept."""
     out = Path(out)
+    kept = kept_entries(out, profile, seed, {r.id for r in results}) if partial else []
     table_paths = {r.id: write_tables(out, r) for r in results}
+    rows = sorted([*kept, *({**vars(r), "tables": table_paths[r.id]} for r in results)], key=lambda e: e["id"])
+    everything = [ClaimResult(**{**entry, "tables": {}}) for entry in rows]
     payload = {"profile": profile, "seed": seed, **(extra or {}), "environment": environment(),
-               "tally": tally(results), "claims": [{**vars(r), "tables": table_paths[r.id]} for r in results]}
-    atomic_write_json(out / "claims.json", payload)
-    atomic_write_text(out / "claims.md", format_markdown(results, profile, seed, title))
+               "tally": tally(everything), "claims": rows}
+    atomic_write_json(out / "claims.json", json_safe(payload))
+    atomic_write_text(out / "claims.md", format_markdown(everything, profile, seed, title))
 
 
 def run_claims(specs: Sequence[ClaimSpec], ctx: Context, progress: bool = True) -> list[ClaimResult]:

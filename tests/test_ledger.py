@@ -210,6 +210,8 @@ def test_raising_check_is_error_and_verify_exits_nonzero(scratch_registry, tmp_p
     assert written["seed"] == 0 and written["tally"]["seed"]["holds"] == 1
     assert verify_main(["--out", str(tmp_path), "--only", "t.ok"]) == 0
     assert "**holds**" in (tmp_path / "claims.md").read_text()
+    kept = json.loads((tmp_path / "claims.json").read_text())  # --only re-ran t.ok and kept t.boom's row
+    assert [c["id"] for c in kept["claims"]] == ["t.boom", "t.ok"] and kept["tally"]["seed"]["error"] == 1
 
 
 def test_seed_is_passed_to_checks_and_recorded(scratch_registry, tmp_path):
@@ -247,3 +249,15 @@ def test_duplicate_claim_id_is_rejected(scratch_registry):
 def test_a_table_that_cannot_be_stored_makes_the_check_an_error(tables, message):
     result = evaluate(spec(run=lambda ctx: Outcome([Criterion("gap", 0.1, 0.2)], tables=tables)))
     assert result.verdict == "error" and message in result.reason and result.tables == {}
+
+
+def test_non_finite_numbers_are_stored_as_json(tmp_path):
+    """An inconclusive claim with no informative instance (NaN value) and an unbounded interval still write."""
+    from core.ledger_report import write_ledger
+
+    vacuous = evaluate(spec(run=lambda ctx: Outcome([Criterion("a", [0.3], 1.0, informative=[False])])))
+    unbounded = evaluate(spec(run=lambda ctx: Outcome([Criterion("b", 0.5, 0.25, low=-math.inf, high=math.inf)])))
+    write_ledger(tmp_path, [vacuous, unbounded], "quick")
+    rows = json.loads((tmp_path / "claims.json").read_text())["claims"]
+    assert rows[0]["criteria"][0]["value"] is None and rows[1]["criteria"][0]["low"] == "-inf"
+    assert [r["verdict"] for r in rows] == ["inconclusive", "inconclusive"]

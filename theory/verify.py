@@ -3,7 +3,7 @@
     python -m theory.verify                         # quick profile, instance seed 0, into results/claims/quick/
     python -m theory.verify --profile full          # larger instance sets, into results/claims/full/
     python -m theory.verify --seed 3                # fresh instance families, into results/claims/quick-seed3/
-    python -m theory.verify --only 'avg.*' --out /tmp/ledger
+    python -m theory.verify --only 'avg.*'          # re-runs those claims; the other rows of the ledger are kept
 
 Claims come from ``theory/*_claims.py`` (exact objects) and ``learned/*_claims.py`` (the suite's models checked
 against them); the sweep checks (``sweeps/checks.py``) run in ``python -m sweeps.checks``.  Both use one registry,
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or default_out(args.profile, args.seed)
     results = run_claims(specs, Context(profile=args.profile, seed=args.seed))
     print(format_table(results))
-    write_ledger(out, results, args.profile, args.seed, extra={"only": args.only})
+    write_ledger(out, results, args.profile, args.seed, partial=args.only is not None)
     print(f"wrote {out / 'claims.json'}, {out / 'claims.md'} and the tables in {out / 'tables'}")
     errors = [r.id for r in results if r.verdict == "error"]
     if errors:
