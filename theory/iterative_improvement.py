@@ -85,6 +85,20 @@ def kl_mode_probabilities(policy_levels, alpha: float, beta: float, threshold: f
     return np.array(probabilities)
 
 
+def response_laws_along(policy_levels, step, max_rounds: int, stop=None) -> list[np.ndarray]:
+    """Response laws of π̂ and of step(π̂), step(step(π̂)), …: ``max_rounds`` rounds, or fewer when ``stop(round,
+    law)`` is true after a round.  ``step`` maps a policy to the next one (one reading of "RL on r̂ elicited from
+    the current policy", e.g. ``lambda p: kl_regularised_step(p, alpha, beta)``, for which round k is π̂^{κ^k}/Z).
+    Runs on deterministic policies too (zero-probability tokens stay at zero)."""
+    laws, policy = [response_law(policy_levels)], policy_levels
+    for round_ in range(1, max_rounds + 1):
+        policy = step(policy)
+        laws.append(response_law(policy))
+        if stop is not None and stop(round_, laws[-1]):
+            break
+    return laws
+
+
 def kl_iterations_to_mode(policy_levels, alpha: float, beta: float, threshold: float = 0.99,
                           max_rounds: int = 200) -> int:
     """Rounds of `kl_regularised_step` until the mode of π̂ carries ≥ ``threshold`` of the response law.

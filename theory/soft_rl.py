@@ -243,6 +243,45 @@ def log_likelihood(policy_levels, tokens) -> np.ndarray:
     return outcome_reward(log_policy(policy), tokens)
 
 
+def inverse_soft_q_objective(logit_levels, tokens, alpha: float) -> float:
+    """Paper eq. (7) summed over the responses ``tokens`` (shape (n, H)) on the tree layout:
+    J(Q) = Σ_i Σ_h [Q(s_h^i, a_h^i) − α log Σ_a exp(Q(s_h^i, a)/α)] (the paper's 1/n factor dropped).
+
+    Written token by token from the logits, without `log_likelihood`, so that Proposition 1's identity
+    J(f) = α Σ_i log softmax(f/α)(τ_i) is a comparison of two implementations.
+    """
+    alpha = check_positive(alpha, "alpha")
+    tokens = np.asarray(tokens)
+    rows, prefixes, total = np.arange(len(tokens)), np.zeros(len(tokens), dtype=np.int64), 0.0
+    for h, level in enumerate(logit_levels):
+        q = np.asarray(level, dtype=np.float64)[prefixes]
+        total += float((q[rows, tokens[:, h]] - alpha * logsumexp(q / alpha, axis=1)).sum())
+        prefixes = prefixes * q.shape[1] + tokens[:, h]
+    return total
+
+
+def inverse_soft_q_gradient(logit_levels, tokens, alpha: float) -> list[np.ndarray]:
+    """∂J/∂Q(s, a) of `inverse_soft_q_objective`: Σ over data visits of s of [1{a = a_h^i} − softmax(Q(s,·)/α)_a].
+
+    J is concave in Q (a linear term minus α·logsumexp(·/α)), so a zero gradient certifies a global maximiser;
+    entries of Q equal to −∞ (tokens a tabular optimum never emits) contribute softmax weight 0.
+    """
+    alpha = check_positive(alpha, "alpha")
+    tokens = np.asarray(tokens)
+    rows, prefixes = np.arange(len(tokens)), np.zeros(len(tokens), dtype=np.int64)
+    gradient = []
+    for h, level in enumerate(logit_levels):
+        level = np.asarray(level, dtype=np.float64)
+        q = level[prefixes] / alpha
+        weights = np.exp(q - logsumexp(q, axis=1, keepdims=True))
+        weights[rows, tokens[:, h]] -= 1.0
+        grad = np.zeros_like(level)
+        np.add.at(grad, prefixes, -weights)
+        gradient.append(grad)
+        prefixes = prefixes * level.shape[1] + tokens[:, h]
+    return gradient
+
+
 def ntp_count_policy(tokens, vocab: int, smoothing: float = 0.0) -> list[np.ndarray]:
     """Maximiser of the NTP log-likelihood (paper eq. (2)) of a tabular logit table on responses ``tokens``.
 
@@ -326,6 +365,23 @@ class AutomatonDynamics:
         for _ in range(horizon):
             states.append(self.transition[states[-1]].reshape(-1))
         return states
+
+
+def automaton_step_rewards(reward_levels, tokens, dynamics: AutomatonDynamics) -> np.ndarray:
+    """r(q_h, a_h) at every step of each response in ``tokens`` (shape (n, H)), walking the automaton from its start
+    state; ``step_rewards @ γ**np.arange(H)`` is the (discounted) outcome reward, the automaton counterpart of
+    `outcome_reward` for responses too many to enumerate (they can be sampled)."""
+    tokens = np.asarray(tokens)
+    horizon = len(reward_levels)
+    if tokens.ndim != 2 or tokens.shape[1] != horizon:
+        raise ValueError(f"tokens: need shape (n, {horizon}), got {tokens.shape}")
+    states = np.empty_like(tokens)
+    current = np.full(len(tokens), dynamics.start)
+    for h in range(horizon):
+        states[:, h] = current
+        current = dynamics.transition[current, tokens[:, h]]
+    stacked = np.stack([np.asarray(level, dtype=np.float64) for level in reward_levels])
+    return stacked[np.arange(horizon), states, tokens]
 
 
 def repeat_level(table, horizon: int) -> list[np.ndarray]:
