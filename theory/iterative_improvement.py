@@ -26,7 +26,6 @@ from theory.soft_rl import (
     greedy_optimal,
     kl_regularised_optimal,
     log_policy,
-    max_abs_diff,
     soft_optimal,
     state_distributions,
 )
@@ -107,31 +106,3 @@ def kl_iterations_to_mode(policy_levels, alpha: float, beta: float, threshold: f
     """
     probabilities = kl_mode_probabilities(policy_levels, alpha, beta, threshold, max_rounds)
     return len(probabilities) if probabilities[-1] >= threshold else max_rounds + 1
-
-
-def fixed_point_report(policy_levels, alpha: float) -> dict[str, float]:
-    """Entropy-regularised and unregularised readings on one policy: how far each is from a fixed point."""
-    soft = entropy_regularised_step(policy_levels, alpha)
-    greedy = unregularised_step(policy_levels, alpha)
-    return {
-        "entropy: max |pi_RL - pi|": max_abs_diff(soft, policy_levels),
-        "entropy: max |r_hat(pi_RL) - r_hat(pi)|": max_abs_diff(elicit_reward(soft, alpha),
-                                                                elicit_reward(policy_levels, alpha)),
-        "greedy: response differs from the mode": float(np.argmax(response_law(greedy))
-                                                        != np.argmax(response_law(policy_levels))),
-        "greedy: max policy change in round 2": max_abs_diff(unregularised_step(greedy, alpha), greedy),
-    }
-
-
-def kl_sharpening_report(policy_levels, alpha: float, beta: float) -> dict[str, float]:
-    """KL reading on one policy: distance to π̂^κ/Z, change in round 2, sharpening, rounds to the mode."""
-    law = response_law(policy_levels)
-    first = kl_regularised_step(policy_levels, alpha, beta)
-    first_law, second_law = response_law(first), response_law(kl_regularised_step(first, alpha, beta))
-    return {
-        "max |law - pi^kappa/Z|": float(np.abs(first_law - sharpened_law(policy_levels, 1 + alpha / beta)).max()),
-        "TV(round 2, round 1)": 0.5 * float(np.abs(second_law - first_law).sum()),
-        "mode probability after round 1": float(first_law[np.argmax(law)]),
-        "entropy after / before round 1": law_entropy(first_law) / law_entropy(law),
-        "rounds to mode >= 0.99": float(kl_iterations_to_mode(policy_levels, alpha, beta)),
-    }
