@@ -54,6 +54,8 @@ def tally_lines(results: Sequence[ClaimResult]) -> list[str]:
 
 def _measured(criteria: list[dict], width: int = 3) -> str:
     def one(c: dict) -> str:
+        if c["value"] is None or c["value"] != c["value"]:  # no informative instance: nothing was measured
+            return f"{c['name']}=– ({c['direction']}{c['tolerance']:.3g})"
         interval = "" if c.get("interval", "exact") == "exact" or c["low"] == c["high"] else \
             f" [{c['low']:.{width}g}, {c['high']:.{width}g}]"
         return f"{c['name']}={c['value']:.{width}g}{interval} ({c['direction']}{c['tolerance']:.3g})"
