@@ -7,7 +7,8 @@ figures go to ``results/figures/P/<figure>.{pdf,png}``.
 
 A figure module defines ``EXPERIMENT`` (the sweep it reads) and ``plot(runs, steps) -> Figure``, a pure
 function of the two tables, so tests can feed it a small synthetic table.  Figures 5-8 read the tables of the
-claims ledger instead (``results/claims/<ledger profile>/tables/``, listed in claims.json): see the last section of this file.
+claims ledger instead (``results/claims/<ledger profile>/tables/``, listed in claims.json): see the last
+section of this file.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from core.runio import atomic_write_bytes  # noqa: E402
 from sweeps.collect import RESULTS_ROOT, MissingTable, load_tables  # noqa: E402
 from sweeps.config import LEDGER_PROFILES  # noqa: E402
-from core.runio import atomic_write_bytes  # noqa: E402
 
 FIGURES_ROOT = Path("results/figures")
 DPI = 200
