@@ -1,8 +1,8 @@
 """Figure 5: is the NTP gradient the average-reward gradient?  Agreement of ∇NTP with ∇seed, ∇ρ and ∇ρ_ent.
 
 Paper object: seeds/average_reward_paper.md §3.2 (steps 4-5 and the Theorem: ∇ρ(π) = ∇NTP(π), reward log p_h) and
-§3.1 condition 3.  On random order-k Markov "languages" (V ∈ {2, 3, 4}, k ∈ {1, 2, 3}, p_h = softmax(N(0,1)/τ)) the
-ledger computes exactly, by autograd, the gradients in the logits z of
+§3.1 condition 3.  On order-k Markov "languages" (V ∈ {2, 3, 4}, k ∈ {1, 2, 3}, p_h = softmax(N(0,1)/τ), plus uniform
+and near-deterministic p_h) the ledger computes exactly, by autograd, the gradients in the logits z of
     NTP(π)   = Σ_s μ_D(s) Σ_a p_h(a|s) log π(a|s)                      (next-token prediction),
     seed(π)  = Σ_s μ_D(s) Σ_a π(a|s) log p_h(a|s)                      (the seed's objective, μ_D fixed),
     ρ(π)     = Σ_s μ_π(s) Σ_a π(a|s) log p_h(a|s)                      (average reward, on-policy μ_π),
@@ -73,14 +73,16 @@ def plot_agreement(cos_ax, diff_ax, compared: list[tuple[str, pd.DataFrame]]) ->
     return counts.pop()
 
 
-def plot_misspecified(ax, optima: pd.DataFrame) -> None:
-    """Per instance (V, K > k), how far the NTP optimum is from the maximisers of ρ_ent and ρ (log scale)."""
+def plot_misspecified(ax, optima: pd.DataFrame) -> int:
+    """Per instance (V, K > k), how far the NTP optimum is from the maximisers of ρ_ent and ρ (log scale); returns
+    how many values are ≤ 0 (optima that coincide, e.g. the uniform p_h), which the log scale cannot draw."""
     for position, column in enumerate(OPTIMUM_GAPS):
-        strip(ax, position, optima[column], color="tab:purple")
+        strip(ax, position, optima[column][optima[column] > 0], color="tab:purple")
     ax.set_yscale("log")
     ax.set_xticks(range(len(OPTIMUM_GAPS)), list(OPTIMUM_GAPS.values()), rotation=25, ha="right")
     ax.set_xlim(-0.6, len(OPTIMUM_GAPS) - 0.4)
     ax.set(ylabel="distance between optima (0: coincide)", title="misspecified: language order K > model order k")
+    return int((optima[list(OPTIMUM_GAPS)] <= 0).to_numpy().sum())
 
 
 def plot(tables: dict[str, pd.DataFrame], ledger_profile: str) -> Figure:
@@ -88,7 +90,9 @@ def plot(tables: dict[str, pd.DataFrame], ledger_profile: str) -> Figure:
                                                            gridspec_kw={"width_ratios": (1, 1, 0.9)})
     n = plot_agreement(cos_ax, diff_ax, gradient_tables(tables))
     optima = tables[f"{MISSPECIFIED_CLAIM}.optima"]
-    plot_misspecified(misspecified_ax, optima)
-    return finish_ledger(fig, ledger_profile, f"left, middle: one point per random instance (V, k, τ), n = {n} "
-                         "per strip, black tick = median; at π = p_h ∇NTP = 0 (round-off), so the relative "
-                         f"difference is 1 unless ∇X = 0 too; right: one point per instance, n = {len(optima)}")
+    not_drawn = plot_misspecified(misspecified_ax, optima)
+    return finish_ledger(fig, ledger_profile, f"left, middle: one point per instance (V, k, τ; uniform and "
+                         f"near-deterministic p_h included), n = {n} per strip, black tick = median; at π = p_h "
+                         "∇NTP = 0 (round-off), so the relative difference is 1 unless ∇X = 0 too; right: one point "
+                         f"per instance, n = {len(optima)}"
+                         + (f" ({not_drawn} value(s) ≤ 0 not drawn on the log scale)" if not_drawn else ""))

@@ -217,3 +217,23 @@ def random_softmax_policy(rng: np.random.Generator, vocab: int, order: int, temp
 def random_dirichlet_policy(rng: np.random.Generator, vocab: int, order: int, concentration: float = 1.0) -> np.ndarray:
     """π(·|s) ~ Dirichlet(concentration · 1_V) independently for each state."""
     return rng.dirichlet(np.full(vocab, concentration), size=vocab**order)
+
+
+def uniform_policy(vocab: int, order: int) -> np.ndarray:
+    """π(a|s) = 1/V for every context: the degenerate, maximal-entropy table of shape (V**k, V)."""
+    return np.full((vocab**order, vocab), 1.0 / vocab)
+
+
+def near_deterministic_policy(
+    rng: np.random.Generator, vocab: int, order: int, temperature: float = 0.05, floor: float = 1e-5
+) -> np.ndarray:
+    """π = (1 − V·floor)·softmax(z/τ) + floor, z ~ N(0, 1): almost one-hot rows with every entry ≥ floor.
+
+    softmax(z/τ) alone at τ = 0.05 has entries down to ~1e-40: log π stays finite, but 1 − 1e-40 = 1 in float64,
+    so the induced chain is reducible as far as a linear solve can tell and μ_π is not determined.  The floor
+    keeps the smallest transition probability at ``floor`` (μ_π then carries ~1e-16/floor round-off) and
+    log π ≥ log(floor).
+    """
+    if not 0 < floor < 1.0 / vocab:
+        raise ValueError(f"floor must lie in (0, 1/V) = (0, {1.0 / vocab:.3g}), got {floor}")
+    return (1.0 - vocab * floor) * random_softmax_policy(rng, vocab, order, temperature) + floor
