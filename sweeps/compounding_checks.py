@@ -1,4 +1,4 @@
-"""Empirical checks of compounding error on the trained parity chains (issue 5, learned part 2).
+"""Empirical checks of compounding error on the trained parity chains (per-step vs whole-chain error).
 
 Registered with the NTP checks of sweeps/checks.py.  They read each sweep's compounding table
 (sweeps/compounding.py): per NTP or RL checkpoint, the teacher-forced per-step error ε_t (t = 2..d), the exact

@@ -1,4 +1,4 @@
-"""The 1/3 threshold of NTP greedy decoding, judged as a threshold (issue 11, item 8).
+"""The 1/3 threshold of NTP greedy decoding, judged as a threshold: beyond a derived margin, and located.
 
 Paper object: Tsilivis et al. 2025, Thm 1, derived in research/parity_cot_rl.md §6.2.  At the NTP optimum, after
 the first response token z_1 = x_1 the posterior of the long mode is the continue probability
