@@ -15,7 +15,8 @@ import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,17 @@ def environment() -> dict:
         "processor_count": os.cpu_count(),
         "git_commit": commit,
     }
+
+
+@contextmanager
+def torch_threads(threads: int = 1) -> Iterator[None]:
+    """Run torch on ``threads`` intra-op threads inside the block, then restore the setting (one thread: bitwise
+    reproducible reductions, and a 2-core machine shared by two jobs is not oversubscribed)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

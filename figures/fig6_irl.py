@@ -6,9 +6,9 @@ expert π^E of r*, r̂ = r* + Φ(s') − Φ(s) with Φ = V* − V_f (potential s
 max |r̂ − r*| is O(1) while max |r̂ − r* − (Φ(s') − Φ(s))| and the spread of Σr̂ − Σr* over all responses are
 round-off.  Middle and right: learners trained by NTP on n responses sampled from π^E (V=3, H=4, α=1): the
 add-½ count table (the exact NTP optimum of a logit table, claim bounds.thm1_at_trained_ntp_model) and a TinyGPT
-(bounds.thm1_at_trained_gpt, with the count table refitted to the GPT's own demonstrations).  Middle: fraction of
-response pairs that Σr̂ orders like Σr*.  Right: Theorem 1, max over response pairs of
-TV(P_{r*}(·|τ,τ'), P_{r̂}(·|τ,τ')) next to its bound (αH/2)·ε_π evaluated at the measured
+(bounds.thm1_at_trained_gpt, several initialisation seeds per expert, with the count table refitted to the GPT's own
+demonstrations).  Middle: fraction of response pairs that Σr̂ orders like Σr*.  Right: Theorem 1, max over response
+pairs of TV(P_{r*}(·|τ,τ'), P_{r̂}(·|τ,τ')) next to its bound (αH/2)·ε_π evaluated at the measured
 ε_π = max |log π^E − log π̂|; above TV = 1 the bound says nothing.
 """
 
@@ -84,4 +84,5 @@ def plot(tables: dict[str, pd.DataFrame], ledger_profile: str) -> Figure:
     counts = "; ".join(f"{label} n = {', '.join(map(str, sorted(rows.groupby('n_demos').size().unique())))}"
                        for label, rows in models)
     return finish_ledger(fig, ledger_profile, f"left: one point per tree, black tick = median, exact 0 drawn at "
-                         f"{ROUND_OFF_FLOOR:g}; middle, right: mean ± 1 SE over instances per n ({counts})")
+                         f"{ROUND_OFF_FLOOR:g};\nmiddle, right: mean ± 1 SE per n over runs on experts r* ~ U[0,1] "
+                         f"(TinyGPT: experts × initialisation seeds; {counts})")

@@ -5,12 +5,12 @@ Paper object: Theorem 1 (§3.1).  For two responses τ, τ' to one prompt,
 where r̂ is the endogenous reward of eq. (11), r̂(s,a) = f̂(s,a) − α log Σ_a' exp(f̂(s·a,a')/α), computed from the
 logits f̂ of an NTP-trained model π̂ = softmax(f̂/α) (eq. (10)), and ε_π = max_{h,s,a} |log π^E(a|s) − log π̂(a|s)|.
 
-Instance: that of ``bounds.thm1_at_trained_ntp_model`` (theory/irl_claims.py): prefix tree with V = 3, H = 4,
-α = 1, r* ~ U[0,1], π^E its soft-optimal (MaxEnt) expert, n responses sampled from π^E.  The seed (205) and the
-draw order are that claim's (tests/test_irl_learned.py checks the sampler); in the ``full`` profile the number of
-instances per n (20) is too, so for n ≤ 1e4 the GPT sees exactly the demonstrations of that claim's tabular model.
-``quick`` trains one GPT per n (CPU budget).  The learner is toy.gpt.TinyGPT instead of a count table; the count
-table is refitted to the same demonstrations for a paired comparison.
+Instance family: that of ``bounds.thm1_at_trained_ntp_model`` (theory/bounds_thm1_claims.py,
+`ntp_demonstration_family`): prefix tree with V = 3, H = 4, α = 1; experts of r* ~ U[0,1] (2 per n quick, 6 full)
+plus a uniform and a near-deterministic expert; n responses sampled from π^E.  The demonstrations are drawn from
+``ctx.rng(205)`` (the tabular claim's stream), the GPT initialisation seeds (3 quick, 4 full) from ``ctx.rng(206)``;
+the degenerate experts get the first seed only (CPU budget: they enter only the exact Theorem 1 criterion).
+The count table is refitted to the same demonstrations for a paired comparison.
 
 Departures and protocol:
 * The empty prompt is a start token BOS = V: the GPT has V + 1 input tokens and V + 1 outputs; the BOS output is
@@ -19,36 +19,53 @@ Departures and protocol:
   mask, position h of that pass is the model's output after BOS + the first h tokens.
 * Training: full-batch AdamW on the NTP objective (2) of the n demonstrations (duplicate responses enter with their
   multiplicity), so every step is one pass over all n samples; a fixed budget of `TRAINING.steps` steps with a
-  linearly decaying learning rate, no early stopping (small n leave no data for a validation split).  Budget from a
-  pilot on 3 instances per n: at n = 1e4, 400 steps at lr 3e-3 match the count table (ε_π 0.21 vs 0.22, accuracy
-  0.948 vs 0.948), 300 steps come within 0.01 in accuracy, 100-200 steps at lr 1e-2 are under-trained (accuracy
-  0.88-0.93).  Same initialisation seed for every run; one torch thread, so reruns are bitwise identical.
-* Preference accuracy is the tabular claim's (`error_bounds.preference_accuracy`): all pairs of the V**H responses
-  untied under r*, correct when Σr̂ orders them like Σr* (= like the expert log-likelihood, Σr* = α log π^E + V*(s_1)).
-  `measured` adds the same accuracy restricted to held-out pairs (neither response among the demonstrations).
+  linearly decaying learning rate, no early stopping (small n leave no data for a validation split).  The budget
+  (400 steps at lr 3e-3) came from a pilot at n = 1e4 where it matched the count table's ε_π and accuracy and 100-200
+  steps did not; the claim's detail reports the match measured in this run.  One torch thread, so reruns are
+  bitwise identical.
+* Preference accuracy is the tabular claim's: all pairs of the V**H responses untied under r*, correct when Σr̂
+  orders them like Σr*.  The tables add the same accuracy restricted to held-out pairs (neither response among the
+  demonstrations, r* ~ U[0,1] members only).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
+from core.intervals import t_interval
 from core.ledger import Context, Criterion, Outcome, claim
+from core.runio import torch_threads
 from theory import error_bounds, soft_rl
-from theory.bounds_thm1_claims import _thm1_trained as tabular_thm1_check  # private: the tabular claim's check function
+from theory.bounds_thm1_claims import (
+    ALPHA,
+    HORIZON,
+    NTP_STREAM,
+    RANDOM,
+    VOCAB,
+    NTPDemonstrations,
+    Theorem1Point,
+    count_table,
+    mean_with_interval,
+    ntp_demonstration_family,
+    pair_accuracy,
+    theorem1_criterion,
+    theorem1_point,
+    vacuity,
+)
 from theory.irl_claims import PAPER
 from toy.gpt import TinyGPT
 
-VOCAB, HORIZON, ALPHA = 3, 4, 1.0  # the instance of bounds.thm1_at_trained_ntp_model
 BOS = VOCAB
 DEMO_COUNTS = (10, 100, 1_000, 10_000)
-INSTANCES_PER_N = {"quick": 1, "full": 20}  # full: as in bounds.thm1_at_trained_ntp_model
-SEED = 205  # bounds.thm1_at_trained_ntp_model's seed: same demonstrations
-ACCURACY_MARGIN = 0.02  # see the claim's detail
+RANDOM_EXPERTS = {"quick": 2, "full": 6}  # experts of r* ~ U[0,1] per n
+MODEL_SEEDS = {"quick": 3, "full": 4}  # GPT initialisations per expert
+MODEL_SEED_STREAM = 206
+ACCURACY_MARGIN = 0.02  # see the claim's check text
 MIN_HELDOUT_RESPONSES = 10  # held-out accuracy only with >= 45 unseen pairs (n <= 100 here)
 
 
@@ -67,29 +84,6 @@ class GPTTraining:
 
 
 TRAINING = GPTTraining()
-
-
-def sample_demonstrations(rng: np.random.Generator, n_demos: int, vocab: int = VOCAB, horizon: int = HORIZON,
-                          alpha: float = ALPHA):
-    """(r*, π^E, tokens): r* ~ U[0,1] on the tree, π^E = soft_optimal(r*), ``n_demos`` responses drawn from π^E.
-
-    Consumes ``rng`` exactly like `error_bounds.sampled_ntp_instance`, which keeps only the fitted table.
-    """
-    reward = soft_rl.random_levels(rng, vocab, horizon)
-    expert = soft_rl.soft_optimal(reward, alpha)[2]
-    leaves = rng.choice(vocab**horizon, size=n_demos, p=soft_rl.state_distributions(expert)[-1])
-    return reward, expert, soft_rl.all_trajectories(vocab, horizon)[leaves]
-
-
-@contextmanager
-def one_torch_thread():
-    """Run torch on one intra-op thread (bitwise-reproducible reductions, shared CPU), then restore the setting."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def with_bos(tokens: np.ndarray) -> torch.Tensor:
@@ -127,7 +121,7 @@ def train_ntp_gpt(tokens: np.ndarray, config: GPTTraining = TRAINING) -> TinyGPT
     model = build_model(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / config.steps)
-    with one_torch_thread():
+    with torch_threads(1):
         for _ in range(config.steps):
             log_probs = torch.log_softmax(model(inputs)[..., :VOCAB], dim=-1)
             loss = -(weights * log_probs.gather(2, targets[..., None])[..., 0].sum(1)).sum()
@@ -140,108 +134,134 @@ def train_ntp_gpt(tokens: np.ndarray, config: GPTTraining = TRAINING) -> TinyGPT
 
 def gpt_instance(reward, expert, model: TinyGPT, alpha: float = ALPHA) -> error_bounds.ImitationInstance:
     """Theorem 1's objects for the trained GPT: f̂ = α × its prefix logits (float64), π̂ = softmax(f̂/α)."""
-    with torch.no_grad(), one_torch_thread():
+    with torch.no_grad(), torch_threads(1):
         logits = [alpha * level.double().numpy() for level in tree_logits(model)]
     return error_bounds.ImitationInstance(reward, expert, logits, soft_rl.softmax_policy(logits, alpha), alpha)
 
 
-def heldout_accuracy(inst: error_bounds.ImitationInstance, tokens: np.ndarray) -> float:
-    """`preference_accuracy` over pairs of responses both absent from the demonstrations (NaN if too few)."""
+def heldout_accuracy(inst: error_bounds.ImitationInstance, member: NTPDemonstrations) -> float:
+    """Pair accuracy over responses absent from the demonstrations (NaN if too few, or not an r* ~ U[0,1] member)."""
     paths = soft_rl.all_trajectories(VOCAB, HORIZON)
-    unseen = np.setdiff1d(np.arange(len(paths)), tokens @ VOCAB ** np.arange(HORIZON - 1, -1, -1))
-    if len(unseen) < MIN_HELDOUT_RESPONSES:
+    unseen = np.setdiff1d(np.arange(len(paths)), member.tokens @ VOCAB ** np.arange(HORIZON - 1, -1, -1))
+    if member.family != RANDOM or len(unseen) < MIN_HELDOUT_RESPONSES:
         return float("nan")
     hat = soft_rl.outcome_reward(soft_rl.endogenous_reward(inst.logits, inst.alpha), paths[unseen])
     return 1.0 - soft_rl.ranking_disagreement(soft_rl.outcome_reward(inst.reward, paths[unseen]), hat)
 
 
-def theorem1_row(inst: error_bounds.ImitationInstance, tokens: np.ndarray) -> dict:
-    """ε_π, the bound αHε_π/2, the max-pair preference TV, their ratio, and the pair accuracies of one model."""
-    bound = error_bounds.preference_tv_bound(HORIZON, inst.eps_pi, inst.alpha)
-    tv = error_bounds.tree_preference_tv(inst, VOCAB, HORIZON)
-    return {"eps_pi": inst.eps_pi, "bound": bound, "tv": tv, "tv/bound": tv / bound,
-            "accuracy": error_bounds.preference_accuracy(inst, VOCAB, HORIZON),
-            "held-out accuracy": heldout_accuracy(inst, tokens)}
+@dataclass(frozen=True)
+class LearnedRun:
+    """One trained model on one member: Theorem 1's two sides and the pair accuracies (model_seed −1: the count
+    table, which has no initialisation)."""
+
+    learner: str
+    member: NTPDemonstrations
+    model_seed: int
+    theorem1: Theorem1Point
+    accuracy: float
+    heldout_accuracy: float
 
 
-def tabular_instance(reward, expert, tokens: np.ndarray, alpha: float = ALPHA) -> error_bounds.ImitationInstance:
-    """The tabular claim's learner on the same demonstrations: add-0.5 smoothed count ratios, f̂ = α log π̂."""
-    learner = soft_rl.ntp_count_policy(tokens, VOCAB, smoothing=0.5)
-    return error_bounds.ImitationInstance(reward, expert, [alpha * lp for lp in soft_rl.log_policy(learner)],
-                                          learner, alpha)
+def measure_run(learner: str, member: NTPDemonstrations, inst, model_seed: int) -> LearnedRun:
+    label = f"{member.label} {learner}" + (f" seed {model_seed}" if model_seed >= 0 else "")
+    return LearnedRun(learner, member, model_seed, theorem1_point(label, inst, VOCAB, HORIZON),
+                      pair_accuracy(member, inst), heldout_accuracy(inst, member))
 
 
 @lru_cache(maxsize=2)
-def learned_grid(profile: str) -> dict[str, dict[int, list[dict]]]:
-    """`theorem1_row` of the trained GPT and of the count table on the same demonstrations, per n and instance."""
-    rng = np.random.default_rng(SEED)
-    rows = {"gpt": {}, "tabular": {}}
+def learned_runs(profile: str, seed: int) -> tuple[LearnedRun, ...]:
+    """The count table and the GPTs on every member of the family, at every n: each initialisation seed on the
+    r* ~ U[0,1] experts (their accuracy needs the seed interval), the first seed on the degenerate experts (they
+    enter only the exact, per-run Theorem 1 criterion)."""
+    ctx = Context(profile, seed)
+    rng = ctx.rng(NTP_STREAM)
+    model_seeds = [int(s) for s in ctx.rng(MODEL_SEED_STREAM).integers(2**31, size=MODEL_SEEDS[profile])]
+    runs = []
     for n_demos in DEMO_COUNTS:
-        rows["gpt"][n_demos], rows["tabular"][n_demos] = [], []
-        for _ in range(INSTANCES_PER_N[profile]):
-            reward, expert, tokens = sample_demonstrations(rng, n_demos)
-            gpt = gpt_instance(reward, expert, train_ntp_gpt(tokens))
-            rows["gpt"][n_demos].append(theorem1_row(gpt, tokens))
-            rows["tabular"][n_demos].append(theorem1_row(tabular_instance(reward, expert, tokens), tokens))
-    return rows
+        for member in ntp_demonstration_family(rng, n_demos, RANDOM_EXPERTS[profile]):
+            runs.append(measure_run("tabular", member, count_table(member), -1))
+            for model_seed in model_seeds if member.family == RANDOM else model_seeds[:1]:
+                model = train_ntp_gpt(member.tokens, dataclasses.replace(TRAINING, init_seed=model_seed))
+                runs.append(measure_run("gpt", member, gpt_instance(member.reward, member.expert, model), model_seed))
+    return tuple(runs)
 
 
-def column(instance_rows: list[dict], key: str, reduce=np.mean) -> float:
-    """``reduce`` of one column over the instances where it is defined (NaN if nowhere)."""
-    values = [row[key] for row in instance_rows if np.isfinite(row[key])]
-    return float(reduce(values)) if values else float("nan")
+def accuracy_gap_criterion(runs: list[LearnedRun], n_demos: int) -> Criterion:
+    """Per r* ~ U[0,1] member at ``n_demos``: mean over GPT seeds of accuracy(GPT) − accuracy(table), t over seeds."""
+    members = [r.member for r in runs if r.learner == "tabular" and r.member.family == RANDOM
+               and r.member.n_demos == n_demos]
+    intervals = []  # (mean, low, high) per member
+    for member in members:
+        table = next(r.accuracy for r in runs if r.learner == "tabular" and r.member is member)
+        gaps = np.array([r.accuracy - table for r in runs if r.learner == "gpt" and r.member is member])
+        intervals.append(t_interval(gaps) if np.ptp(gaps) > 0 else (gaps.mean(),) * 3)  # equal gaps: no spread
+    values, lows, highs = zip(*intervals, strict=True)
+    return Criterion(f"accuracy(GPT) − accuracy(table) at n={n_demos}", values, -ACCURACY_MARGIN, ">=", low=lows,
+                     high=highs, interval="Student-t over the GPT initialisation seeds of one expert (the table is "
+                     "exact given the demonstrations)", labels=[m.label for m in members])
 
 
-def summarise(instance_rows: list[dict]) -> str:
-    """"ε_π / bound / TV / accuracy" means of one model at one n, for the claim's detail."""
-    return " / ".join(f"{column(instance_rows, key):.3g}" for key in ("eps_pi", "bound", "tv", "accuracy"))
+def seed_means(runs: list[LearnedRun], learner: str, n_demos: int, key: str) -> list[float]:
+    """Per r* ~ U[0,1] member at ``n_demos``: ``key`` of ``learner`` averaged over its runs (seeds)."""
+    members = {id(r.member): r.member for r in runs if r.member.family == RANDOM and r.member.n_demos == n_demos}
+    return [float(np.mean([getattr(r, key) for r in runs if r.learner == learner and r.member is m]))
+            for m in members.values()]
+
+
+def table_rows(runs: list[LearnedRun]) -> list[dict]:
+    return [{"learner": r.learner, "n_demos": r.member.n_demos, "family": r.member.family,
+             "instance": r.member.index, "model_seed": r.model_seed, "accuracy": r.accuracy,
+             "heldout_accuracy": r.heldout_accuracy, "eps_pi": r.theorem1.eps_pi, "tv": r.theorem1.tv,
+             "bound": r.theorem1.bound, "informative": int(r.theorem1.informative)} for r in runs]
+
+
+def judge_thm1_at_trained_gpt(runs: list[LearnedRun]) -> Outcome:
+    counts = sorted({r.member.n_demos for r in runs})
+    gpt_at = {n: [r.theorem1 for r in runs if r.learner == "gpt" and r.member.n_demos == n] for n in counts}
+    accuracy = {(learner, n): seed_means(runs, learner, n, "accuracy") for learner in ("gpt", "tabular")
+                for n in counts}
+    table_gain = np.mean(accuracy["tabular", counts[-1]]) - np.mean(accuracy["tabular", counts[-2]])
+    measured = {f"n={n} gpt: {key}": value for n in counts for key, value in (
+        ("median eps_pi", float(np.median([t.eps_pi for t in gpt_at[n]]))),
+        ("informative runs", sum(t.informative for t in gpt_at[n])),
+        ("max TV/bound", max(t.ratio for t in gpt_at[n])),
+        ("mean accuracy", float(np.mean(accuracy["gpt", n]))),
+        ("mean accuracy, table", float(np.mean(accuracy["tabular", n]))))}
+    heldout = [(n, np.mean(seed_means(runs, "gpt", n, "heldout_accuracy")),
+                np.mean(seed_means(runs, "tabular", n, "heldout_accuracy"))) for n in counts]
+    rows = table_rows(runs)
+    return Outcome(
+        [theorem1_criterion([t for n in counts for t in gpt_at[n]]), accuracy_gap_criterion(runs, counts[-1])],
+        measured=measured,
+        detail="Per n, GPT runs (experts × seeds): ε_π median / Theorem 1 bound / max TV/bound; pair accuracy of the "
+               "GPT (seed-mean) vs the count table on the same demonstrations, mean [t-interval over r* ~ U[0,1] "
+               "experts]: " + "; ".join(
+                   f"n={n}: {np.median([t.eps_pi for t in gpt_at[n]]):.3g} / {vacuity(gpt_at[n])} / "
+                   f"{max(t.ratio for t in gpt_at[n]):.3g}; {mean_with_interval(accuracy['gpt', n])} vs "
+                   f"{mean_with_interval(accuracy['tabular', n])}" for n in counts)
+               + ". Held-out pairs, GPT vs table: " + "; ".join(
+                   f"n={n}: {g:.3f} vs {t:.3f}" for n, g, t in heldout if np.isfinite(g))
+               + f". Margin {ACCURACY_MARGIN} against the count table's accuracy gain from n={counts[-2]} to "
+                 f"n={counts[-1]} measured here ({table_gain:.3f}): {ACCURACY_MARGIN / table_gain:.2f} of it.",
+        tables={"by_n": [row for row in rows if row["family"] == RANDOM],
+                "degenerate_experts": [row for row in rows if row["family"] != RANDOM]})
 
 
 @claim(
-    kind="seed", quantifier="for-all",
-    id="bounds.thm1_at_trained_gpt", source=f"{PAPER}, Theorem 1 applied to an NTP-trained TinyGPT (§4 Q1 "
-       "premise; the learned version of bounds.thm1_at_trained_ntp_model)",
-       statement="For a tiny GPT trained by next-token prediction on n demonstrations of a MaxEnt expert, Theorem 1 "
-                 "holds at the measured ε_π, and the endogenous reward of its logits orders response pairs like the "
-                 "true reward about as well as the exact (tabular) NTP optimum fitted to the same demonstrations.",
-       check="Instance of bounds.thm1_at_trained_ntp_model (V=3, H=4, α=1, r* ~ U[0,1], seed 205), n ∈ {1e1, …, "
-             "1e4}; TinyGPT (1 layer, width 32) trained by 400 full-batch AdamW steps on eq. (2); f̂ = α × logits "
-             "at all 40 prefixes: max over n and instances of max-pair TV / (αHε_π/2); mean pair accuracy at n=1e4 "
-             "minus the add-0.5 count table's on the same demonstrations.")
+    id="bounds.thm1_at_trained_gpt", kind="seed", quantifier="for-all",
+    source=f"{PAPER}, Theorem 1 (§3.1; its setting: π̂ trained by NTP) at a TinyGPT (the learned version of "
+           "bounds.thm1_at_trained_ntp_model)",
+    statement="For a tiny GPT trained by next-token prediction on n demonstrations of a MaxEnt expert, Theorem 1 "
+              "holds at the measured ε_π, and the endogenous reward of its logits orders response pairs like the "
+              "true reward about as well as the exact (tabular) NTP optimum fitted to the same demonstrations.",
+    check="Family of bounds.thm1_at_trained_ntp_model (V=3, H=4, α=1; r* ~ U[0,1] experts, 2 per n quick / 6 full, "
+          "plus a uniform and a near-deterministic expert), n ∈ {1e1, …, 1e4}; TinyGPT (1 layer, width 32), 400 "
+          "full-batch AdamW steps on eq. (2), 3 (quick) / 4 (full) initialisation seeds (the degenerate experts: "
+          "1); f̂ = α × logits at all 40 prefixes.  Primary: TV/bound ≤ 1 for every run, exact, bound ≥ 1 not "
+          "informative.  Secondary, for every r* ~ U[0,1] expert at n = 1e4: seed-mean accuracy(GPT) − "
+          f"accuracy(count table on the same demonstrations) ≥ −{ACCURACY_MARGIN}, t-interval over seeds "
+          "(tolerance: 'about as well' = a lag of at most about a fifth of the count table's mean accuracy gain "
+          "from n = 1e3 to 1e4 over r* ~ U[0,1] (≈ 0.1, see bounds.thm1_at_trained_ntp_model), i.e. ≈ 0.2 decade "
+          "of data; the detail reports the gain on this run's experts).")
 def thm1_at_trained_gpt(ctx: Context) -> Outcome:
-    profile = ctx.profile
-    rows = learned_grid(profile)
-    worst_ratio = max(column(inst_rows, "tv/bound", max) for inst_rows in rows["gpt"].values())
-    largest = DEMO_COUNTS[-1]
-    accuracy_gap = column(rows["gpt"][largest], "accuracy") - column(rows["tabular"][largest], "accuracy")
-    measured = {f"n={n} {model}: {key}": column(inst_rows, key, max if key == "tv/bound" else np.mean)
-                for model, grid in rows.items() for n, inst_rows in grid.items() for key in inst_rows[0]}
-    measured = {name: value for name, value in measured.items() if np.isfinite(value)}  # held-out: only small n
-    tabular_claim = tabular_thm1_check(profile).measured
-    table = [{"learner": learner, "n_demos": n, "instance": index, "accuracy": row["accuracy"],
-              "heldout_accuracy": row["held-out accuracy"], "eps_pi": row["eps_pi"], "tv": row["tv"],
-              "bound": row["bound"]}
-             for learner, grid in rows.items() for n, inst_rows in grid.items() for index, row in enumerate(inst_rows)]
-    return Outcome(
-        [Criterion("max TV / (αHε_π/2)", worst_ratio, 1.0),
-         Criterion(f"accuracy(GPT) − accuracy(table) at n={largest}", accuracy_gap, -ACCURACY_MARGIN, ">=")],
-        measured=measured,
-        detail=f"Mean ε_π / bound αHε_π/2 / max-pair TV / pair accuracy (instances per n: "
-               f"{INSTANCES_PER_N[profile]}), GPT vs count table on the same demonstrations: " + "; ".join(
-                   f"n={n}: GPT {summarise(rows['gpt'][n])}, table {summarise(rows['tabular'][n])}"
-                   for n in DEMO_COUNTS)
-               + ". Held-out pairs (both responses unseen), GPT vs table: " + "; ".join(
-                   f"n={n}: {column(rows['gpt'][n], 'held-out accuracy'):.3f} vs "
-                   f"{column(rows['tabular'][n], 'held-out accuracy'):.3f}" for n in DEMO_COUNTS
-                   if np.isfinite(column(rows['gpt'][n], 'held-out accuracy')))
-               + ". bounds.thm1_at_trained_ntp_model's own run (mean ε_π / accuracy): " + "; ".join(
-                   f"n={n}: {tabular_claim[f'n={n}: eps_pi']:.3g} / {tabular_claim[f'n={n}: accuracy']:.3f}"
-                   for n in DEMO_COUNTS)
-               + ". ε_π(GPT)/ε_π(table) at n = 10, 100: " + ", ".join(
-                   f"{column(rows['gpt'][n], 'eps_pi') / column(rows['tabular'][n], 'eps_pi'):.1f}×" for n in (10, 100))
-               + " (unsmoothed NTP drives log π̂ of never-taken tokens toward −∞ and the GPT extends this to unvisited "
-                 "prefixes; the table's add-0.5 prior caps it): the GPT's bound is vacuous there while its pair "
-                 f"accuracy stays near the table's. Accuracy margin "
-                 f"{ACCURACY_MARGIN}: a fifth of the table's gain from n=1e3 to 1e4 (≈0.85 → 0.95), "
-                 "i.e. the GPT may lag the exact NTP optimum by ≈0.2 decade of data (≈1.6×).",
-        tables={"by_n": table})
+    return judge_thm1_at_trained_gpt(list(learned_runs(ctx.profile, ctx.seed)))

@@ -1,18 +1,19 @@
-"""learned.markov: the chain sampler, the policy table read off the TinyGPT, the RL returns, NTP progress, determinism."""
+"""learned.markov: the chain sampler, the policy table read off the TinyGPT, the RL returns, NTP progress,
+determinism."""
 
 import itertools
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
-from theory.chains import differential_values, next_state_table, on_policy_distribution
 from learned.markov import (
+    POLICIES,
     MarkovConfig,
     build_model,
     context_tokens,
     differential_returns,
-    human_chain,
     log_policy_table,
     pair_weights,
     policy_table,
@@ -21,8 +22,15 @@ from learned.markov import (
     step_rewards,
     train_ntp,
 )
+from theory.chains import (
+    differential_values,
+    next_state_table,
+    on_policy_distribution,
+    random_softmax_policy,
+)
 
 TINY = MarkovConfig(ntp_steps=60, rl_steps=10, rl_walkers=16)
+P_HUMAN = random_softmax_policy(np.random.default_rng(7), TINY.vocab, TINY.order)  # the seed-0 ledger's first chain
 
 
 def scrambled_model(cfg: MarkovConfig):
@@ -36,7 +44,7 @@ def scrambled_model(cfg: MarkovConfig):
 
 
 def test_sampled_transition_frequencies_match_p_human_within_five_standard_errors():
-    p_human = human_chain(TINY)
+    p_human = P_HUMAN
     mu_data = on_policy_distribution(p_human)
     rng = np.random.default_rng(1)
     states, actions = sample_walk(p_human, rng.choice(len(mu_data), 64, p=mu_data), 500, rng)
@@ -49,7 +57,7 @@ def test_sampled_transition_frequencies_match_p_human_within_five_standard_error
 
 
 def test_walk_follows_the_deterministic_transition():
-    p_human = human_chain(TINY)
+    p_human = P_HUMAN
     states, actions = sample_walk(p_human, np.arange(9), 20, np.random.default_rng(2))
     assert np.array_equal(states[:, 1:], next_state_table(3, 2)[states[:, :-1], actions[:, :-1]])
 
@@ -70,7 +78,7 @@ def test_policy_table_equals_the_models_cached_logits_on_every_context():
 
 
 def test_counted_ntp_loss_equals_the_per_sample_loss_and_gradient():
-    model, p_human = scrambled_model(TINY), human_chain(TINY)
+    model, p_human = scrambled_model(TINY), P_HUMAN
     rng = np.random.default_rng(3)
     states, actions = sample_walk(p_human, rng.integers(0, 9, 8), 12, rng)
     counted = -(pair_weights(states, actions, np.ones(states.shape), p_human.shape)
@@ -112,13 +120,13 @@ def test_differential_return_estimates_the_differential_action_value():
 
 
 def kl_to_human(policy, p_human):
-    """KL_{μ_D}(p_h ‖ π) = Σ_s μ_D(s) Σ_a p_h log(p_h / π), written out (learned.markov gets it as NTP(p_h) − NTP(π))."""
+    """KL_{μ_D}(p_h ‖ π) = Σ_s μ_D(s) Σ_a p_h log(p_h / π), written out (learned.markov: NTP(p_h) − NTP(π))."""
     return float(on_policy_distribution(p_human) @ (p_human * np.log(p_human / policy)).sum(axis=1))
 
 
 def test_short_ntp_run_reduces_kl_to_p_human_tenfold():
     cfg = replace(TINY, ntp_steps=150)  # 150 · 1024 pairs; 60 steps only reach a ninefold reduction
-    p_human = human_chain(cfg)
+    p_human = P_HUMAN
     model = build_model(cfg)
     before = kl_to_human(policy_table(model, cfg.vocab, cfg.order), p_human)
     train_ntp(model, p_human, cfg, np.random.default_rng(5))
@@ -128,8 +136,13 @@ def test_short_ntp_run_reduces_kl_to_p_human_tenfold():
 
 def test_same_seed_gives_identical_numbers_and_another_seed_does_not():
     cfg = replace(TINY, ntp_steps=20)
-    first, second, other = run(cfg), run(cfg), run(replace(cfg, seed=1))
-    for name in ("ntp", "rl", "rl_entropy"):
+    first, second, other = run(cfg, P_HUMAN), run(cfg, P_HUMAN), run(replace(cfg, seed=1), P_HUMAN)
+    for name in POLICIES:
         assert np.array_equal(first[name]["policy"], second[name]["policy"])
         assert first[name]["rho"] == second[name]["rho"]
         assert not np.array_equal(first[name]["policy"], other[name]["policy"])
+
+
+def test_run_rejects_a_chain_the_model_cannot_read():
+    with pytest.raises(ValueError, match="shape"):
+        run(TINY, random_softmax_policy(np.random.default_rng(0), TINY.vocab, TINY.order + 1))

@@ -10,14 +10,19 @@ Constructions (all exact dynamic programs on automata, so H runs to 1024):
 
 * `cliff_gap`: Ross & Bagnell (2010).  Deterministic expert, a bad token drops to a zero-reward sink.
   Here ε is the per-step 0-1 / TV error under the expert's state law, *not* the paper's ε_π (which is
-  infinite against a deterministic expert).  Gap ≈ εH(H+1)/2, closed forms in `cliff_gap_closed_form`.
+  infinite against a deterministic expert).  Gap ≈ εH(H+1)/2, closed forms in `cliff_gap_closed_form`;
+  `cliff_profile_instance` takes any per-step error profile.
 * `walk_instance`: a soft expert whose policy depends on the sign of a random walk; the learner
-  tilts "+" against "−" by a factor e^ε.  Under ε_π this gives a BC gap Θ(H^{3/2}) — the worst case
-  allowed by the Pinsker bound `bc_bound_three_halves` — not H².
+  tilts "+" against "−" by a factor e^ε.  Under ε_π this gives a BC gap Θ(H^{3/2}), the rate of the
+  Pinsker bound `bc_bound_three_halves`, not H².  One hand-built construction: the worst case over the
+  constraint set is computed in theory/robust_worst_case.py and searched over instances in
+  theory/worst_case_search.py.
 * `mode_swap_instance`: i.i.d. binary steps where the learner swaps the expert's two probabilities, so
   RL on r̂ follows the expert's *less* likely token: RL gap = αH(1−p)ε_π, linear in H, 1/4 of 2αHε_π.
 * `theorem1_tight_instance`: Theorem 1's bound attained to first order in αHε_π.
 * `sampled_ntp_instance`: a tabular model trained by NTP on n expert samples (Theorem 1 at a trained model).
+* `random_gap_points`: Theorem-2 gaps of random trees and of degenerate instances (one token, uniform or
+  near-deterministic expert, H = 1), one `GapPoint` each.
 
 Departure from the paper: its "≲" hides constants; we check the explicit forms derived in
 research/endogenous_reward_bounds.md §2.2 (performance difference: H(H+1)/2·tanh(ε/2); RL: 2αHε).
@@ -29,7 +34,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 from scipy.special import expit
 
 from theory.soft_rl import (
@@ -51,32 +55,6 @@ from theory.soft_rl import (
 )
 
 HORIZONS = tuple(4 * 2**k for k in range(9))  # 4, 8, ..., 1024
-
-
-@dataclass(frozen=True)
-class ExponentFit:
-    """Least-squares slope of log gap on log H with its t confidence interval."""
-
-    slope: float
-    low: float
-    high: float
-
-    def distance_to(self, exponent: float) -> float:
-        """0 if ``exponent`` lies inside the interval, else its distance to the nearer end."""
-        return max(0.0, self.low - exponent, exponent - self.high)
-
-    def describe(self) -> str:
-        return f"{self.slope:.3f} [{self.low:.3f}, {self.high:.3f}]"
-
-
-def fit_exponent(horizons, gaps, confidence: float = 0.95) -> ExponentFit:
-    """Fit gap ∝ H^b on a log-log scale; the interval is slope ± t_{n−2} · stderr (scipy linregress)."""
-    gaps = np.asarray(gaps, dtype=np.float64)
-    if (gaps <= 0).any():
-        raise ValueError("fit_exponent: gaps must be positive to take logs")
-    fit = stats.linregress(np.log(horizons), np.log(gaps))
-    half = stats.t.ppf(0.5 + confidence / 2, len(gaps) - 2) * fit.stderr
-    return ExponentFit(fit.slope, fit.slope - half, fit.slope + half)
 
 
 # --- bounds (explicit constants) -------------------------------------------------------------------
@@ -195,17 +173,41 @@ def preference_accuracy(inst: ImitationInstance, vocab: int, horizon: int) -> fl
     return 1.0 - ranking_disagreement(outcome_reward(inst.reward, paths), hat)
 
 
-def random_gap_ratios(rng: np.random.Generator, n_instances: int) -> dict:
-    """Max gap/bound over random V=3, H=5 trees (r* ∈ [0,1]) for the three explicit Theorem-2 bounds."""
-    worst = {"bc/quadratic": -np.inf, "bc/three_halves": -np.inf, "rl/2αHε": -np.inf}
-    for _ in range(n_instances):
+@dataclass(frozen=True)
+class GapPoint:
+    """One (instance, learner) of a Theorem-2 check: its BC and RL gaps under r* ∈ [0,1] and the learner's ε_π."""
+
+    label: str
+    horizon: int
+    eps_pi: float
+    alpha: float
+    bc_gap: float
+    rl_gap: float
+
+
+def gap_point(label: str, inst: ImitationInstance, horizon: int) -> GapPoint:
+    return GapPoint(label, horizon, inst.eps_pi, inst.alpha, inst.bc_gap(), inst.rl_gap())
+
+
+def random_gap_points(rng: np.random.Generator, n_instances: int) -> list[GapPoint]:
+    """Random V=3, H=5 trees (r* ~ U[0,1], α ∈ {0.3, 1}, logit noise ∈ {0.05, 0.2, 1}) after the degenerate ones:
+    a single token (π̂ = π^E), r* = 0 (uniform expert), α = 0.02 (near-deterministic expert) and H = 1."""
+    degenerate = [("one token", 1, 4, 1.0, None), ("uniform expert (r* = 0)", 3, 4, 1.0, 0.0),
+                  ("near-deterministic expert (α = 0.02)", 3, 4, 0.02, None), ("single step", 3, 1, 1.0, None)]
+    points = []
+    for label, vocab, horizon, alpha, level in degenerate:
+        reward = random_levels(rng, vocab, horizon) if level is None else [
+            np.full((vocab**h, vocab), level) for h in range(horizon)]
+        expert = soft_optimal(reward, alpha)[2]
+        noise = random_levels(rng, vocab, horizon, -0.2, 0.2)
+        logits = [alpha * np.log(p) + n for p, n in zip(expert, noise, strict=True)]
+        inst = ImitationInstance(reward, expert, logits, softmax_policy(logits, alpha), alpha)
+        points.append(gap_point(label, inst, horizon))
+    for index in range(n_instances):
         alpha, noise = float(rng.choice([0.3, 1.0])), float(rng.choice([0.05, 0.2, 1.0]))
-        inst = random_imitation_instance(rng, 3, 5, alpha, noise)
-        bc, eps = inst.bc_gap(), inst.eps_pi
-        worst["bc/quadratic"] = max(worst["bc/quadratic"], bc / bc_bound_quadratic(5, eps))
-        worst["bc/three_halves"] = max(worst["bc/three_halves"], abs(bc) / bc_bound_three_halves(5, eps))
-        worst["rl/2αHε"] = max(worst["rl/2αHε"], inst.rl_gap() / rl_bound(5, eps, alpha))
-    return worst
+        points.append(gap_point(f"random tree {index} (α={alpha:g}, noise={noise:g})",
+                                random_imitation_instance(rng, 3, 5, alpha, noise), 5))
+    return points
 
 
 # --- (a) Ross-Bagnell cliff: ε is a per-step 0-1 / TV error ---------------------------------------
@@ -225,10 +227,23 @@ def cliff_instance(horizon: int, eps: float, variant: str = "uniform") -> Imitat
         raise ValueError(f"cliff variant must be one of {CLIFF_VARIANTS}, got {variant!r}")
     if not 0 <= eps <= 1 or (variant == "concentrated" and horizon * eps > 1):
         raise ValueError(f"cliff error probability out of [0, 1]: eps={eps}, H={horizon}")
-    dynamics = AutomatonDynamics(np.array([[0, 0], [1, 1]]) if variant == "recoverable" else np.array([[0, 1], [1, 1]]))
+    step_error = [horizon * eps] + [0.0] * (horizon - 1) if variant == "concentrated" else [eps] * horizon
+    return cliff_profile_instance(step_error, recoverable=variant == "recoverable")
+
+
+def cliff_profile_instance(step_error, recoverable: bool = False) -> ImitationInstance:
+    """The cliff automaton with a learner that errs with probability ``step_error[h]`` at step h (H = its length).
+
+    Ross & Bagnell's ε is the mean error under the expert's state law, which here is mean(step_error): the expert
+    never leaves the path.
+    """
+    step_error = np.asarray(step_error, dtype=np.float64)
+    if step_error.min() < 0 or step_error.max() > 1:
+        raise ValueError(f"cliff error probability out of [0, 1]: {step_error.min()}…{step_error.max()}")
+    horizon = len(step_error)
+    dynamics = AutomatonDynamics(np.array([[0, 0], [1, 1]]) if recoverable else np.array([[0, 1], [1, 1]]))
     reward = repeat_level([[1.0, 0.0], [0.0, 0.0]], horizon)
     expert = repeat_level([[1.0, 0.0], [1.0, 0.0]], horizon)
-    step_error = [horizon * eps] + [0.0] * (horizon - 1) if variant == "concentrated" else [eps] * horizon
     learner = [np.array([[1 - e, e], [1 - e, e]]) for e in step_error]
     with np.errstate(divide="ignore"):  # a zero-error step has log π̂(bad) = −inf, allowed for logits
         logits = [np.log(p) for p in learner]
@@ -282,11 +297,42 @@ def mode_swap_instance(horizon: int, alpha: float = 1.0, eps: float = 0.01) -> I
                                AutomatonDynamics(np.zeros((1, 2), dtype=np.int64)))
 
 
-@lru_cache(maxsize=2)
-def walk_gaps(horizons: tuple) -> dict:
-    """{H: (BC gap, RL gap, ε_π)} of `walk_instance` (α = 0.3, ε = 0.01); cached, several claims share it."""
+@lru_cache(maxsize=4)
+def walk_gaps(horizons: tuple, eps: float = 0.01) -> dict:
+    """{H: (BC gap, RL gap, ε_π)} of `walk_instance` (α = 0.3); cached, several claims share it."""
     gaps = {}
     for horizon in horizons:
-        inst = walk_instance(horizon)
+        inst = walk_instance(horizon, eps=eps)
         gaps[horizon] = (inst.bc_gap(), inst.rl_gap(), inst.eps_pi)
     return gaps
+
+
+# === Theorem 1 instances: given experts and NTP-trained learners ===================================
+# Used by theory/bounds_thm1_claims.py and learned/irl_learned_claims.py (issue 11).
+
+def perturbed_expert_instance(rng: np.random.Generator, reward, alpha: float, noise: float) -> ImitationInstance:
+    """`random_imitation_instance` at a given r*: π^E = soft-optimal(r*), f = α log π^E + U[−noise, noise] + c(s).
+
+    Lets a claim put chosen experts (uniform: r* = 0; near-deterministic; H = 1) next to the random ones."""
+    vocab, horizon = reward[0].shape[1], len(reward)
+    expert = soft_optimal(reward, alpha)[2]
+    offsets = [rng.normal(size=(vocab**h, 1)) for h in range(horizon)]  # per-state shift: π̂ must not see it
+    logits = [alpha * np.log(p) + n + c
+              for p, n, c in zip(expert, random_levels(rng, vocab, horizon, -noise, noise), offsets, strict=True)]
+    return ImitationInstance(reward, expert, logits, softmax_policy(logits, alpha), alpha)
+
+
+def expert_demonstrations(rng: np.random.Generator, reward, n_demos: int, alpha: float = 1.0):
+    """(π^E, tokens): the MaxEnt expert π^E = soft-optimal(r*) and ``n_demos`` responses (n, H) sampled from it.
+
+    Draws from ``rng`` exactly as `sampled_ntp_instance` does after its reward draw."""
+    vocab, horizon = reward[0].shape[1], len(reward)
+    expert = soft_optimal(reward, alpha)[2]
+    leaves = rng.choice(vocab**horizon, size=n_demos, p=state_distributions(expert)[-1])
+    return expert, all_trajectories(vocab, horizon)[leaves]
+
+
+def count_table_instance(reward, expert, tokens, alpha: float = 1.0, smoothing: float = 0.5) -> ImitationInstance:
+    """The tabular NTP learner of `sampled_ntp_instance` on given responses: add-λ count ratios, f̂ = α log π̂."""
+    learner = ntp_count_policy(tokens, expert[0].shape[1], smoothing)
+    return ImitationInstance(reward, expert, [alpha * lp for lp in log_policy(learner)], learner, alpha)

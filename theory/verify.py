@@ -20,6 +20,8 @@ import re
 import sys
 from pathlib import Path
 
+import torch
+
 from core.ledger import PROFILES, Context, discover
 from core.ledger_report import format_table, run_claims, write_ledger
 
@@ -44,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="instance seed (0: the default families)")
     parser.add_argument("--only", default=None, help="regular expression on claim ids (re.search)")
     parser.add_argument("--out", type=Path, default=None, help="where claims.json/md go (default: see above)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (one per process, as every job)")
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     if args.seed < 0:
         parser.error(f"--seed must be non-negative, got {args.seed}")
     specs = exact_claims(args.only)

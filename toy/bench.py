@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.runio import torch_threads
 from toy import policy_gradient
 from toy.config import GPTConfig, RLConfig
 from toy.models import build_model
@@ -123,16 +124,12 @@ def training_call(kind: str, threads: int, layout: ParityLayout, model_cfg: GPTC
     batches = [sample_batch(layout, 0.5, batch_size, data) for _ in range(steps)]
 
     def train_steps() -> None:
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
+        with torch_threads(threads):
             for batch in batches:
                 loss = ntp_loss(model, batch, layout)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-        finally:
-            torch.set_num_threads(previous)
 
     train_steps()
     return train_steps, {"parameters": sum(p.numel() for p in model.parameters()),

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
+from core.runio import CHECKPOINT, atomic_write_bytes
 from toy.config import MODEL_SCHEMAS, GPTConfig, LinearConfig, TaskConfig
 from toy.gpt import TinyGPT
 from toy.linear_ar import LinearAR
 from toy.parity import VOCAB_SIZE, ParityLayout
-from core.runio import CHECKPOINT, atomic_write_bytes
 
 
 def build_model(model_cfg: GPTConfig | LinearConfig, layout: ParityLayout) -> torch.nn.Module:

@@ -23,11 +23,6 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from toy import policy_gradient, star
-from toy.config import MODEL_SCHEMAS, PostTrainRunConfig, register_configs
-from toy.evaluate import evaluate, held_out_prompts
-from toy.models import load_checkpoint, save_checkpoint
-from toy.parity import ParityLayout
 from core.runio import (
     CHECKPOINT,
     METRICS,
@@ -39,6 +34,11 @@ from core.runio import (
     read_summary,
     run_hydra_job,
 )
+from toy import policy_gradient, star
+from toy.config import MODEL_SCHEMAS, PostTrainRunConfig, register_configs
+from toy.evaluate import evaluate, held_out_prompts
+from toy.models import load_checkpoint, save_checkpoint
+from toy.parity import ParityLayout
 
 
 def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:

@@ -29,10 +29,6 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from toy.config import TrainRunConfig, register_configs
-from toy.evaluate import evaluate, held_out_prompts
-from toy.models import build_model, load_checkpoint, save_checkpoint
-from toy.parity import ParityBatch, ParityLayout, sample_batch
 from core.runio import (
     CHECKPOINT,
     METRICS,
@@ -44,6 +40,10 @@ from core.runio import (
     read_summary,
     run_hydra_job,
 )
+from toy.config import TrainRunConfig, register_configs
+from toy.evaluate import evaluate, held_out_prompts
+from toy.models import build_model, load_checkpoint, save_checkpoint
+from toy.parity import ParityBatch, ParityLayout, sample_batch
 from toy.sampling import response_log_softmax, to_response_index
 
 
