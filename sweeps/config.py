@@ -30,7 +30,10 @@ PROFILES = ("quick", "paper")
 # The claims-ledger profile (theory.verify --profile) that goes with each sweep size: reproduce runs it, figures
 # and sweeps.checks name it.
 LEDGER_PROFILES = {"quick": "quick", "paper": "full"}
-EXPERIMENT_DIR = Path(__file__).resolve().parent.parent / "conf" / "experiment"
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+EXPERIMENT_DIR = CONF_DIR / "experiment"
+RECIPES = tuple(sorted(path.stem for path in (CONF_DIR / "recipe").glob("*.yaml")))
+ABLATIONS = ("none", *sorted(path.stem for path in (CONF_DIR / "ablation").glob("*.yaml")))
 
 
 def experiment_name(sweep: str, profile: str) -> str:
@@ -71,8 +74,12 @@ class PipelineConfig:
     """size of the experiment: 'quick' (minutes on a 2-core laptop) or 'paper' (the figure's full size)"""
     task: TaskConfig = field(default_factory=TaskConfig)
     """the parity mixture"""
+    recipe: str = "gpt"
+    """the model family with its NTP optimiser: 'gpt' | 'linear' (conf/recipe/; sets `model` and `train`)"""
+    ablation: str = "none"
+    """the ablation option this job runs ('none' outside experiment=sweep_ablations; set by conf/ablation/)"""
     model: Any = MISSING
-    """model family and size (chosen with recipe=gpt | recipe=linear, which also sets the NTP optimiser)"""
+    """model family and size (its family must be the recipe's: choose it with recipe=, not model=)"""
     train: OptimConfig = field(default_factory=OptimConfig)
     """optimisation of the next-token-prediction stage"""
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -93,6 +100,14 @@ class PipelineConfig:
         require(self.profile in PROFILES, "profile", f"one of {PROFILES}", self.profile)
         require(self.threads >= 1, "threads", ">= 1", self.threads)
         require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
+        require(self.recipe in RECIPES, "recipe", f"one of {RECIPES}", self.recipe)
+        require(self.ablation in ABLATIONS, "ablation", f"'none' or one of conf/ablation/ {ABLATIONS[1:]}",
+                self.ablation)
+        # One knob: `model=linear` alone would keep the GPT recipe's optimiser (lr 1e-3, batch 128) silently.
+        if self.model.name != self.recipe:
+            raise ValueError(f"model is {self.model.name!r} but recipe is {self.recipe!r}: the recipe sets the model "
+                             f"and its NTP optimiser together, so choose recipe={self.model.name} instead of "
+                             f"model={self.model.name}")
         # The model-specific checks (schema, leap vs model) live in TrainRunConfig: run them here too, so a
         # bad job fails when the sweep starts rather than at its NTP stage.
         self.ntp_run_config()

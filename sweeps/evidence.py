@@ -122,8 +122,8 @@ def learned_chain(runs: pd.DataFrame, prefix: str = "ntp.") -> pd.Series:
 
 
 def ablation(runs: pd.DataFrame, option: str) -> pd.DataFrame:
-    """Rows of the ablations sweep made with ``ablation=option`` (the job directory name records the choice)."""
-    return runs[runs["job"].str.split(",").apply(lambda parts: f"ablation={option}" in parts)]
+    """Rows of the ablations sweep made with ``ablation=option`` (the config field, a column of the runs table)."""
+    return runs[runs["ablation"] == option]
 
 
 def budget_note(criterion: Criterion, unit: str = "held-out prompts") -> str:

@@ -181,14 +181,14 @@ def test_star_recursion_doubles_the_odds_from_p_cot():
     ("parity.star.recursion_linear", "fig4_star", "seed=0", 20000.0, 0.04),
     ("parity.star.recursion_gpt", "ablations", "ablation=star_t1,seed=0", 600.0, 0.15)])
 def test_star_recursion_controls(claim_id, sweep, job, kept, offset):
-    run = [model(job, 0.1, **{"rl.algo": "star"})]
+    run = [model(job, 0.1, **{"rl.algo": "star", "ablation": "star_t1" if sweep == "ablations" else "none"})]
     assert verdict(claim_id, tables({sweep: (run, star_steps(job, 0.1, kept=kept))})).verdict == "holds"
     assert verdict(claim_id, tables({sweep: (run, star_steps(job, 0.1, offset, kept))})).verdict == "fails"
 
 
 def ablations(options: dict[str, dict], seeds=(0, 1, 2), steps=()) -> Tables:
-    runs = [model(f"ablation={option},seed={seed}", 0.2, **{"task.d": 16, "seed": seed, "rl_eval.prompts": 1024}
-                  | columns) for option, columns in options.items() for seed in seeds]
+    runs = [model(f"ablation={option},seed={seed}", 0.2, **{"task.d": 16, "seed": seed, "rl_eval.prompts": 1024,
+                                                             "ablation": option} | columns) for option, columns in options.items() for seed in seeds]
     return tables({"ablations": (runs, list(steps))})
 
 

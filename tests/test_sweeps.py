@@ -1,6 +1,7 @@
 """Sweeps: experiment configs and launcher presets compose, multiruns through joblib and submitit produce
 finished jobs, re-running resumes instead of recomputing, and collection is strict about what it reads."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -86,6 +87,15 @@ def test_swept_groups_select_models_and_algorithms(compose_typed, experiment):
             assert typed.train.batch_size == 4096 and typed.train.schedule == "cosine"
 
 
+def test_a_model_of_another_family_than_the_recipe_is_an_error_naming_both(compose_typed):
+    with pytest.raises(ValueError, match=r"model is 'linear' but recipe is 'gpt'.*recipe=linear"):
+        compose_typed("pipeline", ["model=linear"])
+    linear = compose_typed("pipeline", ["recipe=linear"])
+    assert linear.model.name == "linear" and linear.train.batch_size == 4096 and linear.recipe == "linear"
+    with pytest.raises(ValueError, match="ablation"):
+        dataclasses.replace(linear, ablation="too_late")  # not an option of conf/ablation/
+
+
 def test_each_ablation_changes_only_what_it_names(compose_typed):
     def flat(option: str) -> dict:
         return pipeline.as_flat_dict(compose_typed("pipeline", ["experiment=sweep_ablations", f"ablation={option}"]))
@@ -99,7 +109,8 @@ def test_each_ablation_changes_only_what_it_names(compose_typed):
     reference = flat("reference")
     for option in options:
         config = flat(option)
-        assert {key for key in reference if config[key] != reference[key]} == changes[option], option
+        assert {key for key in reference if config[key] != reference[key]} - {"ablation"} == changes[option], option
+        assert config["ablation"] == option  # the choice is a config field, not only a directory name
     assert flat("star_t2")["rl.temperature"] == 2.0 and flat("too_early_150")["train.steps"] == 150
 
 
