@@ -187,8 +187,9 @@ def test_star_recursion_controls(claim_id, sweep, job, kept, offset):
 
 
 def ablations(options: dict[str, dict], seeds=(0, 1, 2), steps=()) -> Tables:
-    runs = [model(f"ablation={option},seed={seed}", 0.2, **{"task.d": 16, "seed": seed, "rl_eval.prompts": 1024,
-                                                             "ablation": option} | columns) for option, columns in options.items() for seed in seeds]
+    runs = [model(f"ablation={option},seed={seed}", 0.2,
+                  **{"task.d": 16, "seed": seed, "rl_eval.prompts": 1024, "ablation": option} | columns)
+            for option, columns in options.items() for seed in seeds]
     return tables({"ablations": (runs, list(steps))})
 
 
