@@ -15,7 +15,8 @@ from scipy import stats
 CONFIDENCE = 0.95
 
 
-def _z(confidence: float) -> float:
+def z_score(confidence: float = CONFIDENCE) -> float:
+    """The two-sided normal quantile of ``confidence`` (1.96 at 95%)."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     return float(stats.norm.ppf(0.5 + confidence / 2))
@@ -31,7 +32,7 @@ def wilson(successes: float, n: float, confidence: float = CONFIDENCE) -> tuple[
         raise ValueError(f"wilson: n must be positive, got {n}")
     if not 0 <= successes <= n:
         raise ValueError(f"wilson: successes must be in [0, n] = [0, {n}], got {successes}")
-    z = _z(confidence)
+    z = z_score(confidence)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)

@@ -42,6 +42,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from core.intervals import t_interval
+
 Direction = Literal["<=", ">="]
 Kind = Literal["seed", "reading", "derived", "identity"]
 Quantifier = Literal["for-all", "exists", "on-average"]
@@ -144,8 +146,6 @@ def judge_criterion(criterion: Criterion, quantifier: Quantifier) -> Judgement:
         if len(values) == 1:
             low, high = float(lows[0]), float(highs[0])
         else:
-            from core.intervals import t_interval  # same layer; kept local to make the dependency visible here
-
             _, low, high = t_interval(values) if np.ptp(values) > 0 else (mean, mean, mean)
             low, high = min(low, float(lows.mean())), max(high, float(highs.mean()))
         status = instance_status(low, high, tol, direction)

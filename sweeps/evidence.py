@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from core.intervals import CONFIDENCE, proportion_interval
+from core.intervals import proportion_interval, z_score
 from core.ledger import Criterion
 from sweeps.collect import RESULTS_ROOT
 from sweeps.compounding import load_compounding
@@ -99,7 +98,7 @@ def gap_criterion(name: str, frame: pd.DataFrame, column: str, target, stage: st
 def length_bounds(mean, counts, budget, pairs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Interval of a mean length over ``counts`` prompts, each length in [0, budget] (``pairs`` = 2: a difference
     of two such means on the same prompts, each bounded on its own)."""
-    z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    z = z_score()
     half = z * np.sqrt(pairs) * np.asarray(budget, dtype=float) / 2 / np.sqrt(np.asarray(counts, dtype=float))
     mean = np.asarray(mean, dtype=float)
     return mean - half, mean + half
@@ -133,7 +132,7 @@ def budget_note(criterion: Criterion, unit: str = "held-out prompts") -> str:
         criterion.low[i] <= criterion.tolerance <= criterion.high[i])]
     if not undecided:
         return ""
-    z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    z = z_score()
     distance = min(abs(criterion.value[i] - criterion.tolerance) for i in undecided)
     needed = "more" if distance == 0 else f"about {int(np.ceil((z / 2 / distance) ** 2))}"
     return (f" {len(undecided)} undecided on '{criterion.name}' (their intervals hold the tolerance "

@@ -119,12 +119,7 @@ class ImitationInstance:
 def random_imitation_instance(rng: np.random.Generator, vocab: int, horizon: int, alpha: float,
                               noise: float) -> ImitationInstance:
     """Tree instance: r* ~ U[0,1], π^E = soft-optimal, f = α log π^E + U[−noise, noise] + c(s) (c random)."""
-    reward = random_levels(rng, vocab, horizon)
-    expert = soft_optimal(reward, alpha)[2]
-    offsets = [rng.normal(size=(vocab**h, 1)) for h in range(horizon)]  # per-state shift: π̂ must not see it
-    logits = [alpha * np.log(p) + n + c
-              for p, n, c in zip(expert, random_levels(rng, vocab, horizon, -noise, noise), offsets, strict=True)]
-    return ImitationInstance(reward, expert, logits, softmax_policy(logits, alpha), alpha)
+    return perturbed_expert_instance(rng, random_levels(rng, vocab, horizon), alpha, noise)
 
 
 def any_expert_instance(expert_levels, learner_levels, alpha: float, dynamics) -> ImitationInstance:
@@ -160,10 +155,8 @@ def sampled_ntp_instance(rng: np.random.Generator, n_demos: int, vocab: int = 3,
     logits are α log π̂, so r̂ is the endogenous reward of the trained model.
     """
     reward = random_levels(rng, vocab, horizon)
-    expert = soft_optimal(reward, alpha)[2]
-    leaves = rng.choice(vocab**horizon, size=n_demos, p=state_distributions(expert)[-1])
-    learner = ntp_count_policy(all_trajectories(vocab, horizon)[leaves], vocab, smoothing)
-    return ImitationInstance(reward, expert, [alpha * lp for lp in log_policy(learner)], learner, alpha)
+    expert, tokens = expert_demonstrations(rng, reward, n_demos, alpha)
+    return count_table_instance(reward, expert, tokens, alpha, smoothing)
 
 
 def preference_accuracy(inst: ImitationInstance, vocab: int, horizon: int) -> float:
@@ -308,10 +301,11 @@ def walk_gaps(horizons: tuple, eps: float = 0.01) -> dict:
 
 
 # === Theorem 1 instances: given experts and NTP-trained learners ===================================
-# Used by theory/bounds_thm1_claims.py and learned/irl_learned_claims.py (issue 11).
+# Used by theory/bounds_thm1_claims.py and learned/irl_learned_claims.py, and by the random instances above.
 
 def perturbed_expert_instance(rng: np.random.Generator, reward, alpha: float, noise: float) -> ImitationInstance:
-    """`random_imitation_instance` at a given r*: π^E = soft-optimal(r*), f = α log π^E + U[−noise, noise] + c(s).
+    """An imitation instance at a given r*: π^E = soft-optimal(r*), f = α log π^E + U[−noise, noise] + c(s)
+    (`random_imitation_instance` draws r* ~ U[0,1] and calls this).
 
     Lets a claim put chosen experts (uniform: r* = 0; near-deterministic; H = 1) next to the random ones."""
     vocab, horizon = reward[0].shape[1], len(reward)

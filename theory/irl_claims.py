@@ -27,9 +27,6 @@ PAPER = "Generalist Reward Models (arXiv 2506.23235)"
 EXACT = 1e-9  # tolerance for identities that hold to machine precision
 
 
-def _n(profile: str, quick: int, full: int) -> int:
-    """Instance count at a profile (kept for theory/bounds_thm*_claims.py; new code uses ``ctx.size``)."""
-    return Context(profile).size(quick, full)
 
 
 def pair_disagreement(reference_diff: np.ndarray, score_diff: np.ndarray, margin: float = EXACT) -> float | None:
