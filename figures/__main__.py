@@ -1,8 +1,9 @@
 """Build every registered paper figure from stored tables: ``python -m figures [--profile quick|paper]``.
 
-Figures 1-4 and 9 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8 read
-the claims ledger's tables listed in results/claims/<ledger profile>/claims.json (``--claims-root``; made by ``python -m
-theory.verify``).  Every figure is written to results/figures/<profile>/<figure>.{pdf,png} (figures/common.py).
+Figures 1-4 and 9-11 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8
+read the claims ledger's tables listed in results/claims/<ledger profile>/claims.json (``--claims-root``; made by
+``python -m theory.verify``).  Every figure is written to results/figures/<profile>/<figure>.{pdf,png}
+(figures/common.py).
 A figure whose tables are missing or unreadable is reported with the command that makes them, and the other
 figures are still built; the exit status is non-zero if any figure could not be built.
 """
@@ -23,6 +24,8 @@ from figures import (
     fig7_error_bounds,
     fig8_iterative_improvement,
     fig9_d50,
+    fig10_scaling,
+    fig11_scaling_linear,
 )
 from figures.common import (
     CLAIMS_ROOT,
@@ -35,8 +38,10 @@ from figures.common import (
 )
 
 SWEEP_FIGURES = (fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star, fig9_d50)
+SCALING_FIGURES = (fig10_scaling, fig11_scaling_linear)  # sweep figures that read the solve points of sweeps/scaling.py
 LEDGER_FIGURES = (fig5_average_reward, fig6_irl, fig7_error_bounds, fig8_iterative_improvement)
-FIGURES = tuple(sorted(SWEEP_FIGURES + LEDGER_FIGURES, key=figure_name))
+FIGURES = tuple(sorted(SWEEP_FIGURES + SCALING_FIGURES + LEDGER_FIGURES,
+                       key=lambda module: int(figure_name(module).split("_")[0].removeprefix("fig"))))
 ALL_PROFILES = ("quick", "paper")
 
 

@@ -5,10 +5,10 @@ Where things are:  the tables of experiment E at size P are ``results/sweeps/E/P
 (written by sweeps/collect.py when ``python -m sweeps.pipeline -m experiment=sweep_E[_quick]`` ends);
 figures go to ``results/figures/P/<figure>.{pdf,png}``.
 
-A figure module defines ``EXPERIMENT`` (the sweep it reads) and ``plot(runs, steps) -> Figure``, a pure
-function of the two tables, so tests can feed it a small synthetic table.  Figures 5-8 read the tables of the
-claims ledger instead (``results/claims/<ledger profile>/tables/``, listed in claims.json): see the last
-section of this file.
+A figure module defines ``EXPERIMENT`` (the sweep it reads; ``EXPERIMENTS`` if several) and
+``plot(runs, steps) -> Figure``, a pure function of the two tables, so tests can feed it a small synthetic table.
+Figures 5-8 read the tables of the claims ledger instead (``results/claims/<ledger profile>/tables/``, listed in
+claims.json): see the last section of this file.
 """
 
 from __future__ import annotations
@@ -92,8 +92,13 @@ def save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
 
 def build(module: ModuleType, profile: str, results_root: Path = RESULTS_ROOT,
           figures_root: Path = FIGURES_ROOT) -> list[Path]:
-    """Load a figure module's sweep tables, plot, and save into figures_root/profile/."""
-    runs, steps = load_tables(module.EXPERIMENT, profile, results_root)
+    """Load a figure module's sweep tables, plot, and save into figures_root/profile/.  A module reading several
+    sweeps names them in ``EXPERIMENTS``: their tables are stacked with an ``experiment`` column."""
+    experiments = getattr(module, "EXPERIMENTS", None) or (module.EXPERIMENT,)
+    loaded = [load_tables(name, profile, results_root) for name in experiments]
+    runs, steps = (pd.concat([tables[i].assign(experiment=name) for name, tables in zip(experiments, loaded,
+                                                                                         strict=True)],
+                             ignore_index=True) for i in (0, 1))
     fig = module.plot(runs, steps)
     return save(fig, Path(figures_root) / profile, figure_name(module))
 

@@ -211,6 +211,7 @@ def calibration(ctx: Context) -> Outcome:
 # The other sweep checks register after these (their order is the ledger's order).
 from sweeps import rl_checks  # noqa: E402, F401, I001
 from sweeps import compounding_checks  # noqa: E402, F401, I001
+from sweeps import scaling_checks  # noqa: E402, F401, I001
 
 
 def sweep_checks() -> list:

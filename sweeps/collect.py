@@ -8,7 +8,9 @@ into SWEEP_DIR, the tables the figures read:
   only: the configuration comes from summary.json, never from the name), the flattened config
   (``task.d``, ``task.p_cot``, ``model.name``, ``rl.algo``, ``seed``, ...), ``ntp.<metric>`` (final NTP
   metrics, e.g. ``ntp.greedy/accuracy``), ``rl.start.<metric>`` / ``rl.final.<metric>`` (empty when
-  rl.algo = none), ``ntp_seconds``, ``rl.seconds``.
+  rl.algo = none), ``ntp_seconds``, ``rl.seconds``, and each stage's solve point ``ntp_solved.<field>`` /
+  ``rl.solved.<field>`` (criterion, step, samples, budget_samples, resolution; step/samples empty when the
+  stage did not solve within its budget: a censored cost, known only to exceed budget_samples).
 * ``steps.parquet``: every logged number of both stages in long form: ``job``, ``stage`` ('ntp' | 'rl'),
   ``step`` (NTP optimiser step, or RL iteration / STaR round with 0 = before RL), ``metric``, ``value``.
   Join it with results on ``job`` to get the config.
@@ -58,7 +60,8 @@ def job_row(job: Path) -> dict:
     missing = [key for key in PIPELINE_SUMMARY_KEYS if key not in summary]
     if missing:
         raise ValueError(f"{job / SUMMARY}: not a sweeps.pipeline summary (missing {missing})")
-    return {"job": job.name, **summary["config"], **flatten({"ntp": summary["ntp"], "rl": summary["rl"]}),
+    return {"job": job.name, **summary["config"], **flatten({"ntp": summary["ntp"], "rl": summary["rl"],
+                                                                 "ntp_solved": summary.get("ntp_solved", {})}),
             "ntp_seconds": summary.get("ntp_seconds")}
 
 
@@ -88,7 +91,8 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = [job_row(job) for job in finished]
     runs = pd.DataFrame(rows)
     if rows:
-        config_columns = [c for c in runs.columns if c != "job" and not c.startswith(("ntp.", "rl.start.", "rl.final."))
+        measured = ("ntp.", "rl.start.", "rl.final.", "rl.solved.", "ntp_solved.")  # results, not config
+        config_columns = [c for c in runs.columns if c != "job" and not c.startswith(measured)
                           and c not in ("ntp_seconds", "rl.seconds")]
         twins = runs[runs.duplicated(subset=config_columns, keep=False)]
         if not twins.empty:

@@ -54,6 +54,8 @@ def sweep_experiments(profile: str) -> list[str]:
     return quick if profile == "quick" else sorted(path.stem for path in EXPERIMENT_DIR.glob("sweep_*.yaml")
                                                    if path.stem not in quick)
 RL_ALGOS = ("grpo", "reinforce", "star")
+# p_cot as a function of d (research/parity_cot_rl.md §6.4): polynomially small (efficient) or exponentially small.
+P_COT_LAWS = {"inv_d": lambda d: 1 / d, "inv_d2": lambda d: 1 / d**2, "exp_half_d": lambda d: 2.0 ** (-d / 2)}
 
 
 @dataclass
@@ -88,6 +90,8 @@ class PipelineConfig:
     """the RL stage after NTP (rl=grpo | reinforce | star | none); algo 'none' skips it"""
     rl_eval: EvalConfig = field(default_factory=lambda: EvalConfig(every=5))
     """held-out evaluation of the RL stage (every: in iterations / STaR rounds)"""
+    p_cot_law: str | None = None
+    """set task.p_cot from task.d: 'inv_d' (1/d), 'inv_d2' (1/d²), 'exp_half_d' (2^(−d/2)); None: as given"""
     seed: int = 0
     """seed of both stages (model init, data stream, rollouts)"""
     threads: int = 1
@@ -101,6 +105,10 @@ class PipelineConfig:
         require(self.threads >= 1, "threads", ">= 1", self.threads)
         require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
         require(self.recipe in RECIPES, "recipe", f"one of {RECIPES}", self.recipe)
+        require(self.p_cot_law in (None, *P_COT_LAWS), "p_cot_law", f"None or one of {tuple(P_COT_LAWS)}",
+                self.p_cot_law)
+        if self.p_cot_law is not None:
+            self.task.p_cot = P_COT_LAWS[self.p_cot_law](self.task.d)
         require(self.ablation in ABLATIONS, "ablation", f"'none' or one of conf/ablation/ {ABLATIONS[1:]}",
                 self.ablation)
         # One knob: `model=linear` alone would keep the GPT recipe's optimiser (lr 1e-3, batch 128) silently.

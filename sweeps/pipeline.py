@@ -6,7 +6,9 @@ mixture D(p_cot), then GRPO / REINFORCE / STaR from the NTP checkpoint.  It impl
 
     ntp/           a complete toy.train run (metrics.jsonl, checkpoint.pt, summary.json)
     rl/            a complete toy.post_train run started from ntp/ (absent when rl.algo=none)
-    summary.json   ntp's final metrics, rl's start/final metrics and the flattened config; written last
+    summary.json   ntp's final metrics, rl's start/final metrics, each stage's solve point (cost to reach
+                   eval.stop_metric / rl_eval.stop_metric, or censored at the budget) and the flattened config;
+                   written last
 
 Resuming: a job whose summary.json exists is returned as is; a job with a finished ntp/ only runs RL
 (toy's ``skip_finished`` makes a finished stage a no-op).  A finished stage is reused only if it was made
@@ -69,12 +71,13 @@ def run(cfg: PipelineConfig, job_dir: Path) -> dict:
                                     threads=cfg.threads)
         post = toy.post_train.run(rl_cfg, job_dir / RL_DIR)
         check_same_config(flatten(post["config"]), as_flat_dict(rl_cfg), job_dir / RL_DIR / SUMMARY)
-        rl = {"start": post["start"], "final": post["final"], "seconds": post["rl_seconds"]}
+        rl = {"start": post["start"], "final": post["final"], "seconds": post["rl_seconds"], "solved": post["solved"]}
 
     summary = {
         "config": config,
         "ntp": ntp["final"],
         "ntp_seconds": ntp["train_seconds"],
+        "ntp_solved": ntp["solved"],
         "rl": rl,
         "environment": environment(),
     }

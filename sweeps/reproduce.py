@@ -6,8 +6,9 @@ finished jobs are skipped, so an interrupted reproduction resumes), the claims l
 (``python -m theory.verify``), every figure (``python -m figures``), the compounding-error profile of the
 trained models (``python -m sweeps.compounding``) and the empirical checks of the parity claims on the sweep
 tables (``python -m sweeps.checks``).  Then it writes ``results/report/<profile>/report.md``:
-each figure, the key numbers of every sweep (mean ± standard deviation over seeds, n stated), the empirical
-checks, the claims table, the exact commands, and the machine and versions.
+each figure, the key numbers of every sweep (mean ± standard deviation over seeds, n stated), the cost-to-solve
+tables and fitted laws of the scaling sweeps, the empirical checks, the claims table, the exact commands, and the
+machine and versions.
 A step that fails is reported in report.md and makes the exit status non-zero; later steps still run.
 """
 
@@ -31,6 +32,7 @@ from core.ledger_report import tally_lines
 from core.runio import atomic_write_text, environment
 from sweeps.collect import RESULTS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
+from sweeps.scaling import cost_table, curve_keys, fit_table, summary_table
 from toy.config import require
 
 SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
@@ -104,6 +106,22 @@ def key_numbers(results_file: Path) -> str:
     return markdown_table(pd.DataFrame(rows))
 
 
+def scaling_section(root: Path, profile: str) -> list[str]:
+    """Cost to solve per (regime, p_cot, d) over seeds and the fitted laws of every scaling sweep that ran
+    (sweeps/scaling.py: censored runs are lower bounds, and so is a median that a censored run reaches)."""
+    out = ["## Scaling laws (cost to solve, samples)", ""]
+    for experiment in SWEEPS[profile]:
+        name = experiment.removeprefix("sweep_").removesuffix("_quick")
+        table = root / "sweeps" / name / profile / RESULTS
+        if not name.startswith("scaling_") or not table.exists():
+            continue
+        costs = cost_table(pd.read_parquet(table).assign(experiment=name))
+        fits = fit_table(costs, curve_keys(costs))
+        out += [f"### {name}", "", markdown_table(summary_table(costs).round(3)), "",
+                markdown_table(fits.round(3)), ""]
+    return out if len(out) > 2 else []
+
+
 def ledger_files(cfg: ReproduceConfig) -> dict[str, Path]:
     """The two ledgers a reproduction writes (one schema): the claims ledger and the sweep checks."""
     root = Path(cfg.results)
@@ -143,6 +161,7 @@ def write_report(cfg: ReproduceConfig, ran: list[dict]) -> Path:
         name = experiment.removeprefix("sweep_").removesuffix("_quick")
         table = root / "sweeps" / name / cfg.profile / RESULTS
         out += [f"### {name}", "", key_numbers(table) if table.exists() else f"missing: {table}", ""]
+    out += scaling_section(root, cfg.profile)
     checks = ledger_files(cfg)["checks"].with_suffix(".md")
     out += ["## Empirical checks of the parity claims (sweeps.checks)", "",
             checks.read_text() if checks.exists() else f"missing: {checks}", ""]

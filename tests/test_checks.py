@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_scaling import ntp_alone_runs, rl_runs
 
 from core.ledger import REGISTRY, Context, judge
 from figures import fig2_threshold
@@ -293,7 +294,10 @@ def write_quick_sweeps(root, skip=()):
     curves = [row for s in range(3) for row in rl_curve(f"seed={s}", {0: 0.5, 5: 1.0})]
     sweeps = {"fig1_ntp_vs_rl": (pd.DataFrame(rl), curves), "fig2_threshold": fig2["fig2_threshold"],
               "fig3_rl_curves": (pd.DataFrame(rl), curves),
-              "fig4_star": (pd.DataFrame(star), [row for s in range(3) for row in star_steps(f"seed={s}", 0.1)])}
+              "fig4_star": (pd.DataFrame(star), [row for s in range(3) for row in star_steps(f"seed={s}", 0.1)]),
+              # The scaling sweeps read only their results tables (tests/test_scaling.py plants them).
+              "scaling_ntp": (ntp_alone_runs(lambda d: 100 * 2.0 ** d), []),
+              "scaling_rl": (rl_runs(lambda d: 100 * d ** 2), [])}
     for name, (runs, steps) in sweeps.items():
         if name not in skip:
             write_parquet(runs, root / name / "quick" / RESULTS)

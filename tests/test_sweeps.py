@@ -44,10 +44,10 @@ def seeds(cfg) -> list[int]:
     return [int(seed) for seed in str(cfg.hydra.sweeper.params.seed).split(",")]
 
 
-FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star")
+FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star", "scaling_ntp", "scaling_rl")
 # The d = 50 headline (issue 7) and the ablations (issue 3): their point is the scale / the full NTP stage, so they
 # have no minutes-scale copy.
-PAPER_ONLY = ("d50", "ablations")
+PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws")
 
 
 def test_there_is_a_quick_and_a_paper_sweep_per_figure():
@@ -70,10 +70,14 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
         assert (typed.model.name, typed.rl.algo) == (paper.model.name, paper.rl.algo)
     expected = {"fig1_ntp_vs_rl": ("gpt", "grpo"), "fig2_threshold": ("gpt", "none"),
                 "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star"), "d50": ("gpt", "grpo"),
-                "ablations": ("gpt", "grpo")}[typed.name]
+                "ablations": ("gpt", "grpo"), "scaling_ntp": ("gpt", "none"), "scaling_rl": ("gpt", "grpo"),
+                "scaling_linear": ("linear", "star"), "scaling_linear_laws": ("linear", "star")}[typed.name]
     assert (typed.model.name, typed.rl.algo) == expected
     if typed.name == "d50":  # the paper's headline: d = 50 below the 1/3 threshold, where NTP alone fails
         assert typed.task.d == 50 and typed.task.p_cot < 1 / 3
+    if typed.name.startswith("scaling_"):  # a cost measurement: every stage stops at its solve criterion
+        assert typed.eval.stop_metric is not None and typed.train.schedule == "constant"
+        assert typed.rl.algo == "none" or typed.rl_eval.stop_metric == "greedy/accuracy"
 
 
 @pytest.mark.parametrize("experiment", ["sweep_fig2_threshold_quick", "sweep_fig3_rl_curves"])

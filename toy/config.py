@@ -104,6 +104,10 @@ class OptimConfig:
         require(self.grad_clip >= 0, "train.grad_clip", ">= 0", self.grad_clip)
 
 
+# Held-out metrics (toy/evaluate.py) a run may stop on: solved (greedy) or chain learned (forced long).
+STOP_METRICS = ("greedy/accuracy", "forced_long/accuracy", "teacher_forced/chain_accuracy", "sampled/accuracy")
+
+
 @dataclass
 class EvalConfig:
     prompts: int = 1024
@@ -114,11 +118,18 @@ class EvalConfig:
     """evaluate every this many steps (and at the end)"""
     seed: int = 2024
     """seed of the held-out set and of evaluation sampling (fixed across runs so runs are comparable)"""
+    stop_metric: str | None = None
+    """stop at the first evaluation where this held-out metric reaches stop_at (None: use the whole budget)"""
+    stop_at: float = 0.95
+    """the solve criterion's threshold on stop_metric (the solve point is resolved to `every` steps)"""
 
     def __post_init__(self) -> None:
         require(self.prompts >= 1, "eval.prompts", ">= 1", self.prompts)
         require(self.temperature > 0, "eval.temperature", "> 0", self.temperature)
         require(self.every >= 1, "eval.every", ">= 1", self.every)
+        require(self.stop_metric in (None, *STOP_METRICS), "eval.stop_metric", f"None or one of {STOP_METRICS}",
+                self.stop_metric)
+        require(0 < self.stop_at <= 1, "eval.stop_at", "in (0, 1]", self.stop_at)
 
 
 @dataclass
@@ -205,6 +216,11 @@ class RLConfig:
         require(self.baseline in ("leave_one_out", "running_mean"), "rl.baseline",
                  "'leave_one_out' or 'running_mean'", self.baseline)
         require(0 <= self.baseline_momentum < 1, "rl.baseline_momentum", "in [0, 1)", self.baseline_momentum)
+
+    @property
+    def samples_per_iteration(self) -> int:
+        """Responses sampled per iteration (the RL cost unit): P·G rollouts, or a STaR round's samples."""
+        return self.star_samples if self.algo == "star" else self.prompts * self.group_size
 
 
 @dataclass

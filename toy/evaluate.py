@@ -9,14 +9,44 @@ Metrics (all fractions over the fixed held-out prompts):
 * ``sampled/chain_accuracy``: among sampled long responses, the fraction that is the exact chain.
 * ``forced_long/accuracy``: greedy decoding with <eos> forbidden until the chain's end, i.e. "has the
   model learned the chain?", whatever mode it prefers (gates RL; a too-early checkpoint fails it).
+* ``teacher_forced/chain_accuracy``: the fraction of prompts on which, fed the true chain prefix, the model's
+  preferred bit (argmax over {0, 1}) is the true next chain token at every chain step after the first.  The
+  first step is left out because it is not a chain step: an NTP model that cannot compute parity emits x_1
+  there with probability (1 + p_cot)/2 against (1 − p_cot)/2 (research/parity_cot_rl.md §6.2), a margin of
+  p_cot that sampling noise flips at small p_cot, so forced_long/accuracy under-reads a learned chain there.
 """
 
 from __future__ import annotations
 
 import torch
 
-from toy.parity import SEP, ParityLayout, read_responses
-from toy.sampling import generate
+from toy.config import EvalConfig
+from toy.parity import SEP, ParityLayout, read_responses, sample_reference_long
+from toy.sampling import generate, response_log_dists, to_response_index
+
+
+def solve_reached(metrics: dict, cfg: EvalConfig) -> bool:
+    """The early-stop / solve criterion of a run: ``cfg.stop_metric`` (if set) at least ``cfg.stop_at``."""
+    return cfg.stop_metric is not None and cfg.stop_metric in metrics and metrics[cfg.stop_metric] >= cfg.stop_at
+
+
+def solve_record(cfg: EvalConfig, step: int | None, samples: int | None, budget_samples: int) -> dict:
+    """What summary.json says about the solve point: the criterion, where it was met (None: censored at the
+    budget, so the cost is only known to exceed ``budget_samples``), and the budget."""
+    criterion = None if cfg.stop_metric is None else f"{cfg.stop_metric} >= {cfg.stop_at}"
+    return {"criterion": criterion, "step": step, "samples": samples, "budget_samples": budget_samples,
+            "resolution": cfg.every}
+
+
+def evaluate_or_check(model: torch.nn.Module, layout: ParityLayout, x: torch.Tensor, cfg: EvalConfig,
+                      last: bool) -> dict[str, float]:
+    """A run's periodic evaluation.  Without a solve criterion, or at the last step, or once the criterion is met,
+    every metric; otherwise only the criterion's metric, so that checking often (to resolve the solve point)
+    costs one decoding instead of four."""
+    if cfg.stop_metric is None or last:
+        return evaluate(model, layout, x, cfg.temperature, cfg.seed)
+    check = evaluate(model, layout, x, cfg.temperature, cfg.seed, only=cfg.stop_metric)
+    return evaluate(model, layout, x, cfg.temperature, cfg.seed) if solve_reached(check, cfg) else check
 
 
 def held_out_prompts(layout: ParityLayout, count: int, seed: int) -> torch.Tensor:
@@ -47,18 +77,38 @@ def decode_metrics(
     return metrics
 
 
+def teacher_forced_chain_accuracy(model: torch.nn.Module, prompts: torch.Tensor, x: torch.Tensor,
+                                  layout: ParityLayout) -> float:
+    """``teacher_forced/chain_accuracy`` of the module docstring (one forward pass over the true long responses)."""
+    chain = sample_reference_long(x, layout)
+    bits = response_log_dists(model, prompts, chain)[:, 1:-1, :2]  # steps 2..L-1 (the <eos> slot excluded)
+    preferred = bits.argmax(-1)  # response index 0/1 is token 0/1
+    return (preferred == to_response_index(chain[:, 1:-1])).all(dim=1).float().mean().item()
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, layout: ParityLayout, x: torch.Tensor, temperature: float,
-             seed: int) -> dict[str, float]:
-    """All metrics of the module docstring on prompts x; sampling uses its own generator (deterministic)."""
+             seed: int, only: str | None = None) -> dict[str, float]:
+    """All metrics of the module docstring on prompts x; sampling uses its own generator (deterministic).
+
+    ``only`` (a metric name) computes just the decoding that metric needs: the cheap check of a solve
+    criterion between full evaluations (its value is the same as in the full evaluation).
+    """
     was_training = model.training
     model.eval()
     prompts = with_separator(x)
     budget = layout.max_response_len
-    generator = torch.Generator().manual_seed(seed)
-    metrics = decode_metrics("greedy", generate(model, prompts, budget, 0.0), x, layout)
-    metrics |= decode_metrics("sampled", generate(model, prompts, budget, temperature, generator), x, layout)
-    forced = generate(model, prompts, budget, 0.0, min_length=budget - 1)
-    metrics["forced_long/accuracy"] = read_responses(forced, x, layout).correct.float().mean().item()
+    family = None if only is None else only.split("/")[0]
+    metrics: dict = {}
+    if family in (None, "greedy"):
+        metrics |= decode_metrics("greedy", generate(model, prompts, budget, 0.0), x, layout)
+    if family in (None, "sampled"):
+        generator = torch.Generator().manual_seed(seed)
+        metrics |= decode_metrics("sampled", generate(model, prompts, budget, temperature, generator), x, layout)
+    if family in (None, "forced_long"):
+        forced = generate(model, prompts, budget, 0.0, min_length=budget - 1)
+        metrics["forced_long/accuracy"] = read_responses(forced, x, layout).correct.float().mean().item()
+    if family in (None, "teacher_forced"):
+        metrics["teacher_forced/chain_accuracy"] = teacher_forced_chain_accuracy(model, prompts, x, layout)
     model.train(was_training)
     return metrics

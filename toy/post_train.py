@@ -36,7 +36,7 @@ from core.runio import (
 )
 from toy import policy_gradient, star
 from toy.config import MODEL_SCHEMAS, PostTrainRunConfig, register_configs
-from toy.evaluate import evaluate, held_out_prompts
+from toy.evaluate import evaluate, evaluate_or_check, held_out_prompts, solve_reached, solve_record
 from toy.models import load_checkpoint, save_checkpoint
 from toy.parity import ParityLayout
 
@@ -62,21 +62,30 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
     (out_dir / METRICS).unlink(missing_ok=True)  # an interrupted earlier attempt starts over
     started = time.perf_counter()
     start_metrics = evaluate(model, layout, eval_x, cfg.eval.temperature, cfg.eval.seed)
+    solved_at = 0 if solve_reached(start_metrics, cfg.eval) else None  # already solved: RL costs nothing
+    record = {"iteration": 0, "seconds": 0.0, **start_metrics}
     with MetricsLog(out_dir / METRICS) as log:
-        log.write({"iteration": 0, "seconds": 0.0, **start_metrics})
-        for iteration, record in enumerate(tqdm(steps, total=rl.iterations, desc=rl.algo, disable=None), 1):
-            record = {"iteration": iteration, "seconds": time.perf_counter() - started, **record}
+        log.write(record)
+        iterations = () if solved_at is not None else tqdm(steps, total=rl.iterations, desc=rl.algo, disable=None)
+        for iteration, stats in enumerate(iterations, 1):
+            record = {"iteration": iteration, "seconds": time.perf_counter() - started, **stats}
             if iteration % cfg.eval.every == 0 or iteration == rl.iterations:
-                record |= evaluate(model, layout, eval_x, cfg.eval.temperature, cfg.eval.seed)
+                record |= evaluate_or_check(model, layout, eval_x, cfg.eval, last=iteration == rl.iterations)
+                solved_at = iteration if solve_reached(record, cfg.eval) else None
             finite_or_raise(record, f"{rl.algo} iteration {iteration}")
             log.write(record)
+            if solved_at is not None:
+                break  # early stop at the solve criterion (before the generator runs another update)
 
     model_cfg = MODEL_SCHEMAS[blob["model"]["name"]](**blob["model"])
     save_checkpoint(out_dir / CHECKPOINT, model, model_cfg, task, blob["step"])
     summary = {
         "start": start_metrics,
         "final": {k: v for k, v in record.items() if "/" in k},
-        "iterations": rl.iterations,
+        "iterations": record["iteration"],
+        "solved": solve_record(cfg.eval, solved_at,
+                               None if solved_at is None else solved_at * rl.samples_per_iteration,
+                               rl.iterations * rl.samples_per_iteration),
         "rl_seconds": time.perf_counter() - started,
         "task": OmegaConf.to_container(OmegaConf.structured(task)),
         "config": OmegaConf.to_container(OmegaConf.structured(cfg)),

@@ -41,7 +41,7 @@ from core.runio import (
     run_hydra_job,
 )
 from toy.config import TrainRunConfig, register_configs
-from toy.evaluate import evaluate, held_out_prompts
+from toy.evaluate import evaluate_or_check, held_out_prompts, solve_reached, solve_record
 from toy.models import build_model, load_checkpoint, save_checkpoint
 from toy.parity import ParityBatch, ParityLayout, sample_batch
 from toy.sampling import response_log_softmax, to_response_index
@@ -88,7 +88,7 @@ def run(cfg: TrainRunConfig, out_dir: Path) -> dict:
     eval_x = held_out_prompts(layout, cfg.eval.prompts, cfg.eval.seed)
 
     (out_dir / METRICS).unlink(missing_ok=True)  # an interrupted earlier attempt starts over
-    started, tokens_seen, long_seen = time.perf_counter(), 0, 0
+    started, tokens_seen, long_seen, solved_at = time.perf_counter(), 0, 0, None
     with MetricsLog(out_dir / METRICS) as log:
         for step in tqdm(range(1, opt.steps + 1), desc="ntp", mininterval=5, disable=None):
             batch = sample_batch(layout, cfg.task.p_cot, opt.batch_size, data)
@@ -104,23 +104,28 @@ def run(cfg: TrainRunConfig, out_dir: Path) -> dict:
             tokens_seen += batch.response_token_count(layout)
             long_seen += int(batch.is_long.sum())
             record = {"step": step, "samples": step * opt.batch_size, "long_seen": long_seen}
-            if step % cfg.log_every == 0 or step == opt.steps:
+            if step % cfg.eval.every == 0 or step == opt.steps:
+                record |= evaluate_or_check(model, layout, eval_x, cfg.eval, last=step == opt.steps)
+                solved_at = step if solve_reached(record, cfg.eval) else None
+            if step % cfg.log_every == 0 or step == opt.steps or solved_at:
                 elapsed = time.perf_counter() - started
                 record |= {"loss": loss.item(), "lr": scheduler.get_last_lr()[0], "seconds": elapsed,
                            "response_tokens_per_s": tokens_seen / elapsed}
-            if step % cfg.eval.every == 0 or step == opt.steps:
-                record |= evaluate(model, layout, eval_x, cfg.eval.temperature, cfg.eval.seed)
             if len(record) > 3:
                 finite_or_raise(record, f"step {step}")
                 log.write(record)
+            if solved_at:
+                break  # early stop at the solve criterion: the run's cost is measured, not its whole budget
 
-    save_checkpoint(out_dir / CHECKPOINT, model, cfg.model, cfg.task, opt.steps)
+    save_checkpoint(out_dir / CHECKPOINT, model, cfg.model, cfg.task, step)
     final = {k: v for k, v in record.items() if "/" in k}
     summary = {
         "final": final,
         "loss": record["loss"],
-        "steps": opt.steps,
-        "samples": opt.steps * opt.batch_size,
+        "steps": step,
+        "samples": step * opt.batch_size,
+        "solved": solve_record(cfg.eval, solved_at, None if solved_at is None else solved_at * opt.batch_size,
+                               opt.steps * opt.batch_size),
         "long_seen": long_seen,
         "train_seconds": time.perf_counter() - started,
         "config": OmegaConf.to_container(OmegaConf.structured(cfg)),

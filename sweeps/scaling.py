@@ -1,0 +1,122 @@
+"""Cost to solve parity against size, from the scaling sweeps, and the censoring-aware fits of its growth.
+
+The parity paper's thesis is about cost as the problem grows (Tsilivis et al. 2025; research/parity_cot_rl.md §6.4):
+NTP alone needs "extreme statistical or computational resources", NTP + RL is efficient unless p_cot is
+exponentially small in d, and STaR needs O(log((1 − p)/p)) rounds.  The scaling sweeps
+(conf/experiment/sweep_scaling_*.yaml) measure the cost of each run by stopping every stage at its solve criterion
+(toy/evaluate.py ``solve_record``); this module turns their results tables into one cost table and fits it.
+
+**Cost of a run** (samples = training sequences of NTP + responses sampled by RL):
+
+    cost = (NTP samples until its criterion, or the NTP cap if never met) + (RL samples until greedy ≥ 0.95, or the
+           RL cap if never met; 0 without an RL stage)
+
+and the run is *censored* when its final goal (greedy accuracy ≥ 0.95: NTP's criterion without RL, RL's with it)
+was not met within the caps: its cost is then only a lower bound, and the fits use it as one (core/censored_fit.py,
+Tobit regression with profile-likelihood intervals).  An NTP stage that missed its chain criterion but was followed
+by a solving RL stage is not censored: the procedure "NTP up to the cap, then RL" solved at that cost.
+
+**Which law fits better** is Vuong's test for non-nested models: the per-run log-likelihood differences
+ℓ_exp,i − ℓ_pow,i of the two fitted laws, their mean with a Student-t interval over runs (> 0: the exponential law
+fits better; < 0: the power law; an interval holding 0 decides neither).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.censored_fit import compare_laws, log_likelihood_terms
+from core.intervals import t_interval
+
+COST_COLUMNS = ["experiment", "job", "regime", "task.d", "task.p_cot", "p_cot_law", "seed", "cost", "censored",
+                "ntp_samples", "ntp_censored", "rl_samples", "rounds", "solved_long"]
+
+
+def _column(runs: pd.DataFrame, name: str) -> pd.Series:
+    """A column of the results table, or an all-missing one (a sweep without an RL stage has no rl.* columns)."""
+    return runs[name] if name in runs else pd.Series(np.nan, index=runs.index)
+
+
+def regime(runs: pd.DataFrame) -> pd.Series:
+    """'ntp_alone' (no RL stage), or '<model>_<rl algo>' (e.g. 'gpt_grpo', 'linear_star')."""
+    algo = runs["rl.algo"].astype(str)
+    return pd.Series(np.where(algo == "none", "ntp_alone", runs["model.name"].astype(str) + "_" + algo),
+                     index=runs.index)
+
+
+def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of a scaling sweep (columns COST_COLUMNS; module docstring for the cost and censoring)."""
+    ntp_solved = _column(runs, "ntp_solved.samples")
+    ntp_samples = ntp_solved.fillna(_column(runs, "ntp_solved.budget_samples"))
+    has_rl = runs["rl.algo"] != "none"
+    rl_solved = _column(runs, "rl.solved.samples")
+    rl_samples = rl_solved.fillna(_column(runs, "rl.solved.budget_samples")).where(has_rl, 0.0)
+    solved = rl_solved.notna().where(has_rl, ntp_solved.notna())
+    return pd.DataFrame({
+        "experiment": runs["experiment"], "job": runs["job"], "regime": regime(runs),
+        "task.d": runs["task.d"].astype(int), "task.p_cot": runs["task.p_cot"].astype(float),
+        "p_cot_law": _column(runs, "p_cot_law").astype(object).fillna("fixed").astype(str),
+        "seed": runs["seed"].astype(int),
+        "cost": (ntp_samples + rl_samples).astype(float), "censored": ~solved.astype(bool),
+        "ntp_samples": ntp_samples.astype(float), "ntp_censored": ntp_solved.isna(),
+        "rl_samples": rl_samples.astype(float), "rounds": _column(runs, "rl.solved.step").astype(float),
+        # How a solved NTP-alone model answers: greedy long (the chain) or short (it learned the short map).
+        "solved_long": _column(runs, "ntp.greedy/long_fraction").astype(float) >= 0.5,
+    }, columns=COST_COLUMNS).reset_index(drop=True)
+
+
+def vuong(sizes, costs, censored, comparison: dict) -> tuple[float, float, float]:
+    """(mean, low, high) of the per-run log-likelihood difference exponential − power (Student-t over runs)."""
+    exponential, power = (log_likelihood_terms(sizes, costs, censored, law, comparison[law].intercept,
+                                               comparison[law].slope, comparison[law].sigma)
+                          for law in ("exponential", "power"))
+    return t_interval(exponential - power)
+
+
+def fit_curve(sizes, costs, censored) -> dict:
+    """Both laws fitted to one cost curve, with Vuong's comparison; {'error': why} when the data locate no curve
+    (fewer than 3 solved runs, one size: core/censored_fit.py) or a law's fit is unbounded."""
+    sizes, costs, censored = (np.asarray(a) for a in (sizes, costs, censored))
+    try:
+        comparison = compare_laws(sizes, costs, censored.astype(bool))
+    except ValueError as exc:
+        return {"error": str(exc), "n": len(sizes), "n_censored": int(censored.sum())}
+    row: dict = {"n": len(sizes), "n_censored": int(censored.sum())}
+    for law in ("exponential", "power"):
+        fit = comparison[law]
+        row |= {f"{law}.slope": fit.slope, f"{law}.low": fit.slope_low, f"{law}.high": fit.slope_high}
+    finite = all(np.isfinite(comparison[law].slope) for law in ("exponential", "power"))
+    row["vuong"], row["vuong.low"], row["vuong.high"] = (
+        vuong(sizes, costs, censored.astype(bool), comparison) if finite else (np.nan, np.nan, np.nan))
+    return row
+
+
+def fit_table(costs: pd.DataFrame, by: list[str], size: str = "task.d") -> pd.DataFrame:
+    """One fitted curve (fit_curve) per group of ``by``, cost against the column ``size``."""
+    rows = []
+    for key, group in costs.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append(dict(zip(by, key, strict=True)) | fit_curve(group[size], group["cost"], group["censored"]))
+    return pd.DataFrame(rows)
+
+
+def curve_keys(costs: pd.DataFrame) -> list[str]:
+    """The columns that name one cost-vs-d curve: the regime and p_cot, or the law p_cot follows in d."""
+    return ["regime", "p_cot_law"] if (costs["p_cot_law"] != "fixed").any() else ["regime", "task.p_cot"]
+
+
+def summary_table(costs: pd.DataFrame) -> pd.DataFrame:
+    """Median and range of the cost per (regime, p_cot, d) over seeds, with the number of censored runs: a median
+    over runs some of which are censored is itself a lower bound when censored runs reach the median."""
+    grouped = costs.groupby(["experiment", *curve_keys(costs), "task.d"])
+    table = grouped["cost"].agg(["median", "min", "max", "count"])
+    table["censored"] = grouped["censored"].sum()
+    table["median_is_lower_bound"] = table["censored"] * 2 >= table["count"]
+    return table.reset_index()
+
+
+def log_odds(p_cot) -> np.ndarray:
+    """log2((1 − p)/p): the number of odds doublings from p to even odds (research/parity_cot_rl.md §6.3)."""
+    p_cot = np.asarray(p_cot, dtype=float)
+    return np.log2((1 - p_cot) / p_cot)
