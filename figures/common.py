@@ -65,10 +65,12 @@ def band(ax, stats: pd.DataFrame, x: str, label: str, **line_style) -> str:
     return line.get_color()
 
 
-def finish(fig: Figure, note: str = "") -> Figure:
-    """Lay the panels out and put the caption line (what lines and bands mean, n) under them."""
+def finish(fig: Figure, note: str = "", bands: bool = True) -> Figure:
+    """Lay the panels out and put the caption line (what lines and bands mean, n) under them; ``bands=False`` for a
+    figure of single runs, whose caption is ``note`` alone."""
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.text(0.01, 0.005, f"{BAND_NOTE}; {note}" if note else BAND_NOTE, fontsize=6, va="bottom")
+    caption = "; ".join(part for part in (BAND_NOTE if bands else "", note) if part)
+    fig.text(0.01, 0.005, caption, fontsize=6, va="bottom")
     return fig
 
 

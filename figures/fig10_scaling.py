@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from core.censored_fit import compare_laws
 from figures.common import finish
-from sweeps.scaling import cost_table
+from sweeps.scaling import cost_table, preferred_fit
 
 EXPERIMENTS = ("scaling_ntp", "scaling_rl")
 
@@ -30,13 +29,9 @@ def curve_name(regime: str, p_cot: float) -> str:
 
 def draw_fit(ax, group: pd.DataFrame, grid: np.ndarray, color) -> str:
     """The preferred law's fitted curve over ``grid`` (solid inside the measured sizes); returns its legend text."""
-    try:
-        comparison = compare_laws(group["task.d"], group["cost"], group["censored"])
-    except ValueError:
-        return "no fit (fewer than 3 solved runs)"
-    fit = comparison[comparison["better"] or "exponential"]
-    if not np.isfinite(fit.slope):
-        return f"{fit.law} fit unbounded"
+    fit = preferred_fit(group)
+    if fit is None:
+        return "no fit (fewer than 3 solved runs, or unbounded)"
     inside = (grid >= group["task.d"].min()) & (grid <= group["task.d"].max())
     cost = np.exp(fit.predict_log_cost(grid))
     ax.plot(grid[inside], cost[inside], color=color, linewidth=1)
@@ -58,4 +53,5 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     ax.set(yscale="log", xlabel="input bits d", ylabel="samples until greedy acc. ≥ 0.95",
            title="cost to solve parity (△ = censored at the cap: a lower bound)")
     ax.legend(loc="upper left")
-    return finish(fig, "one marker per run (seed); fits: censored maximum likelihood, 95% profile interval")
+    return finish(fig, "one marker per run (seed); fits: censored maximum likelihood, 95% profile interval",
+                  bands=False)

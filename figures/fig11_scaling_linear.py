@@ -50,4 +50,4 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
                    title="NTP cost vs 1/p_cot (dashed: ∝ 1/p_cot)")
     for ax in (rounds_ax, samples_ax):
         ax.legend(loc="upper left")
-    return finish(fig, "one marker per run (seed); △ = censored at the cap (a lower bound)")
+    return finish(fig, "one marker per run (seed); △ = censored at the cap (a lower bound)", bands=False)

@@ -32,7 +32,7 @@ from core.ledger_report import tally_lines
 from core.runio import atomic_write_text, environment
 from sweeps.collect import RESULTS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
-from sweeps.scaling import cost_table, curve_keys, fit_table, summary_table
+from sweeps.scaling import cost_table, crossovers, curve_keys, fit_table, summary_table
 from toy.config import require
 
 SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
@@ -109,16 +109,21 @@ def key_numbers(results_file: Path) -> str:
 def scaling_section(root: Path, profile: str) -> list[str]:
     """Cost to solve per (regime, p_cot, d) over seeds and the fitted laws of every scaling sweep that ran
     (sweeps/scaling.py: censored runs are lower bounds, and so is a median that a censored run reaches)."""
-    out = ["## Scaling laws (cost to solve, samples)", ""]
+    out, all_costs = ["## Scaling laws (cost to solve, samples)", ""], []
     for experiment in SWEEPS[profile]:
         name = experiment.removeprefix("sweep_").removesuffix("_quick")
         table = root / "sweeps" / name / profile / RESULTS
         if not name.startswith("scaling_") or not table.exists():
             continue
         costs = cost_table(pd.read_parquet(table).assign(experiment=name))
+        all_costs.append(costs)
         fits = fit_table(costs, curve_keys(costs))
         out += [f"### {name}", "", markdown_table(summary_table(costs).round(3)), "",
                 markdown_table(fits.round(3)), ""]
+    crossing = crossovers(pd.concat(all_costs)) if all_costs else pd.DataFrame()
+    if len(crossing):
+        out += ["### Crossover: where NTP alone becomes more expensive than NTP + RL (fitted laws)", "",
+                markdown_table(crossing), ""]
     return out if len(out) > 2 else []
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.censored_fit import compare_laws, log_likelihood_terms
+from core.censored_fit import compare_laws, crossover, log_likelihood_terms
 from core.intervals import t_interval
 
 COST_COLUMNS = ["experiment", "job", "regime", "task.d", "task.p_cot", "p_cot_law", "seed", "cost", "censored",
@@ -120,3 +120,32 @@ def log_odds(p_cot) -> np.ndarray:
     """log2((1 − p)/p): the number of odds doublings from p to even odds (research/parity_cot_rl.md §6.3)."""
     p_cot = np.asarray(p_cot, dtype=float)
     return np.log2((1 - p_cot) / p_cot)
+
+
+def preferred_fit(group: pd.DataFrame):
+    """The censored fit of cost vs d under the law Vuong's comparison (by point estimate) prefers, or None when the
+    data locate no curve."""
+    try:
+        comparison = compare_laws(group["task.d"], group["cost"], group["censored"])
+    except ValueError:
+        return None
+    fit = comparison[comparison["better"] or "exponential"]
+    return fit if np.isfinite(fit.slope) else None
+
+
+CROSSOVER_GRID = np.arange(2, 257)  # d at which the fitted laws are compared
+
+
+def crossovers(costs: pd.DataFrame, grid=CROSSOVER_GRID) -> pd.DataFrame:
+    """Per NTP-alone curve and NTP + RL curve: the smallest d on ``grid`` where the fitted NTP-alone cost exceeds the
+    fitted NTP + RL cost (an extrapolation outside the measured sizes: read it with the fits' intervals)."""
+    alone = costs[costs["regime"] == "ntp_alone"]
+    with_rl = costs[costs["regime"] != "ntp_alone"]
+    rows = []
+    for (p_alone, a), ((regime, p_rl), b) in ((x, y) for x in alone.groupby("task.p_cot")
+                                              for y in with_rl.groupby(["regime", "task.p_cot"])):
+        fit_a, fit_b = preferred_fit(a), preferred_fit(b)
+        d = crossover(fit_a, fit_b, grid) if fit_a is not None and fit_b is not None else None
+        rows.append({"ntp_alone p_cot": p_alone, "with RL": f"{regime}, p_cot = {p_rl:g}",
+                     "crossover d": "no fit" if fit_a is None or fit_b is None else (d if d is not None else "none")})
+    return pd.DataFrame(rows)

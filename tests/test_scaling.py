@@ -29,7 +29,7 @@ from figures.common import build, save
 from sweeps import scaling_checks
 from sweeps.collect import RESULTS, STEPS, collect, write_parquet
 from sweeps.config import CONF_DIR, PipelineConfig, register_pipeline_configs
-from sweeps.scaling import cost_table, fit_curve, log_odds, summary_table
+from sweeps.scaling import cost_table, crossovers, fit_curve, log_odds, summary_table
 from toy import star
 from toy.config import (
     STOP_METRICS,
@@ -622,3 +622,15 @@ def test_quick_slices_are_what_their_comments_say(compose_typed):
     assert rl == {"task.d": ["8", "12", "16"], "seed": ["0", "1", "2"]}
     cfg = compose_typed("pipeline", ["experiment=sweep_scaling_rl_quick"])
     assert (cfg.train.steps, cfg.rl.iterations, cfg.task.p_cot) == (3000, 200, 0.25)
+
+
+def test_crossover_is_where_the_fitted_ntp_alone_cost_overtakes_ntp_plus_rl():
+    # NTP alone 100·2^d against NTP + GRPO 1000·d: 100·2^d > 1000·d first at d = 6 (3200 < 5000 at d = 5).
+    alone = cost_table(ntp_alone_runs(lambda d: 100 * 2.0 ** d, p_cots=(0.25,), cap=2.0 ** 30, sigma=0.01))
+    with_rl = cost_table(rl_runs(lambda d: 1000 * d, sizes=(4, 6, 8, 12, 16)))
+    table = crossovers(pd.concat([alone, with_rl]))
+    assert table.to_dict("records") == [{"ntp_alone p_cot": 0.25, "with RL": "gpt_grpo, p_cot = 0.25",
+                                         "crossover d": 6.0}]
+    never = crossovers(pd.concat([cost_table(ntp_alone_runs(lambda d: 10.0 * d, p_cots=(0.25,), sigma=0.01)),
+                                  with_rl]))
+    assert never["crossover d"].tolist() == ["none"]
