@@ -7,6 +7,7 @@ a message naming the field and its allowed range.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +201,14 @@ class RLConfig:
     """STaR: fine-tuning batch size"""
     star_lr: float = 1e-3
     """STaR: AdamW learning rate of the fine-tuning"""
+    reward: str = "verifiable"
+    """sequence reward: 'verifiable' (1 if the answer is right) or 'endogenous' (log π̂(r|x) + V(s_1), π̂ = start)"""
+    long_bonus: float = 0.0
+    """added to the sequence reward of long responses (a planted preference for the chain; 0: none)"""
+    kl_reference: str = "start"
+    """KL reference: 'start' (the NTP model) or 'uniform' (uniform law over responses: KL = const − entropy)"""
+    kl_to_go: bool = False
+    """add the score term of the KL still to come, so the update is the gradient of the whole-response KL"""
 
     def __post_init__(self) -> None:
         require(self.algo in ("grpo", "reinforce", "star"), "rl.algo", "'grpo', 'reinforce' or 'star'", self.algo)
@@ -216,6 +225,11 @@ class RLConfig:
         require(self.baseline in ("leave_one_out", "running_mean"), "rl.baseline",
                  "'leave_one_out' or 'running_mean'", self.baseline)
         require(0 <= self.baseline_momentum < 1, "rl.baseline_momentum", "in [0, 1)", self.baseline_momentum)
+        require(self.reward in ("verifiable", "endogenous"), "rl.reward", "'verifiable' or 'endogenous'", self.reward)
+        require(self.algo != "star" or (self.reward == "verifiable" and self.long_bonus == 0), "rl.reward/long_bonus",
+                "'verifiable' / 0 for rl.algo=star (STaR filters by correctness)", (self.reward, self.long_bonus))
+        require(math.isfinite(self.long_bonus), "rl.long_bonus", "finite", self.long_bonus)
+        require(self.kl_reference in ("start", "uniform"), "rl.kl_reference", "'start' or 'uniform'", self.kl_reference)
 
     @property
     def samples_per_iteration(self) -> int:

@@ -22,6 +22,28 @@ the plain policy gradient E[A ∇ log π(r)].  The advantage is where the algori
 Departures from the published algorithms: the KL term is the *exact* per-state KL over the three
 response tokens at the visited states (GRPO uses the k3 single-sample estimator); log-probabilities are
 those of the temperature-T policy that generated the rollouts; no reward model, no value network.
+
+**RL on the endogenous reward** (``reward = 'endogenous'``; Li et al. 2025, arXiv 2506.23235, eqs. (11)-(12);
+issue 13 item 3): the sequence reward of a response is the outcome endogenous reward of the frozen start model
+π̂ (the ``reference`` below), r̂(r|x) = α log π̂(r|x) + V(s_1) at α = 1 (toy/endogenous_reward.py).  Every
+sample of a prompt's group shares V(s_1), so any group baseline removes it.  With ``kl_beta = β > 0`` the
+optimum of E[r̂] − β KL(π ‖ π̂) over response laws is π* ∝ π̂ · exp(r̂/β) = π̂^(1+α/β) / Z(x): a sharpening
+towards the sequence-level mode (the V(s_1) factor cancels in Z).  Two conditions make it the fixed point of
+the update here, with epochs = 1, loss_norm = 'sequence_sum' and std_normalize off:
+
+* ``kl_to_go``: summed over the visited states, the exact per-state KL equals KL(π ‖ π_ref) of whole responses
+  in expectation (chain rule), but differentiating it at the sampled states misses the score term of the later
+  states' KL, Σ_t ∇log π(r_t|s_t) · Σ_{t'>t} KL_{t'}.  Without it the fixed point is π(·|s) ∝ π_ref(·|s) ·
+  exp(Q_R(s, ·)/β) with Q_R the expected reward to go alone (a per-state, "myopic" regularisation); with it
+  the expected update is the gradient of the whole-response objective.
+* the baseline: GRPO's group mean includes the sample itself, which scales the reward part of the expected
+  gradient by (G − 1)/G (the KL part is not scaled), so its fixed point is π̂^(1 + (G−1)α/(Gβ)); REINFORCE's
+  leave-one-out baseline is unbiased.
+
+``kl_reference = 'uniform'`` replaces π_ref by the uniform law over every response of the budget (toy level
+probabilities `uniform_response_log_dists`): KL(π ‖ U) = log |responses| − H(π), so β·KL is entropy
+regularisation, and with reward r̂ and β = α the optimum is π̂ itself.  ``long_bonus`` adds c·[long] to the
+sequence reward (a planted preference for the chain).
 """
 
 from __future__ import annotations
@@ -31,9 +53,12 @@ from collections.abc import Iterator
 import torch
 
 from toy.config import RLConfig
+from toy.endogenous_reward import endogenous_reward
 from toy.evaluate import with_separator
-from toy.parity import PAD, ParityLayout, read_responses
+from toy.parity import PAD, ParityLayout, ResponseStats, read_responses
 from toy.sampling import generate, response_log_dists, token_log_probs
+
+ENDOGENOUS_ALPHA = 1.0  # α of the endogenous reward: the temperature the start model was trained at
 
 
 def grpo_advantages(rewards: torch.Tensor, std_normalize: bool) -> torch.Tensor:
@@ -58,9 +83,10 @@ def policy_loss(
     kl: torch.Tensor | None = None,
     kl_beta: float = 0.0,
 ) -> torch.Tensor:
-    """The clipped surrogate (to minimise) for per-token log-probs (N, L), advantages (N,), mask (N, L)."""
+    """The clipped surrogate (to minimise) for per-token log-probs (N, L), advantages (N,) or per token (N, L),
+    mask (N, L)."""
     ratio = torch.exp(log_probs - old_log_probs)
-    adv = advantages[:, None]
+    adv = advantages if advantages.dim() == 2 else advantages[:, None]
     per_token = -torch.minimum(ratio * adv, ratio.clamp(1 - clip_eps, 1 + clip_eps) * adv)
     if kl is not None and kl_beta > 0:
         per_token = per_token + kl_beta * kl
@@ -79,11 +105,50 @@ def exact_kl(log_dists: torch.Tensor, ref_log_dists: torch.Tensor) -> torch.Tens
     return (log_dists.exp() * (log_dists - ref_log_dists)).sum(-1)
 
 
+def kl_to_go(kl: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Σ_{t' > t} KL_{t'} over each response's own positions (N, L), detached: the later states' KL that the
+    token at t leads to (the score-function term of the whole-response KL; module docstring)."""
+    per_token = (kl * mask).detach()
+    return per_token.flip(1).cumsum(1).flip(1) - per_token
+
+
+def uniform_response_log_dists(length: int) -> torch.Tensor:
+    """log U(·|s_t) (length, 3) of the uniform law over every response of budget L = ``length``.
+
+    C_t, the number of complete responses from the state before token t, is 3 at t = L (after the L-th token
+    the response ends) and 2·C_{t+1} + 1 before; U(bit|s_t) = C_{t+1}/C_t and U(<eos>|s_t) = 1/C_t.
+    """
+    completions = [3.0]
+    while len(completions) < length:
+        completions.insert(0, 2 * completions[0] + 1)
+    count = torch.tensor([*completions, 1.0], dtype=torch.float64)
+    bit, eos = (count[1:] / count[:-1]).log(), (1 / count[:-1]).log()
+    return torch.stack([bit, bit, eos], dim=1)
+
+
+def sequence_rewards(reference: torch.nn.Module, prompts: torch.Tensor, responses: torch.Tensor,
+                     stats: ResponseStats, cfg: RLConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """Each response's reward (N,) under ``cfg.reward`` plus ``cfg.long_bonus``·[long], and what to log besides its
+    mean (the endogenous reward and the rollouts' accuracy when the reward is not the verifiable one)."""
+    if cfg.reward == "verifiable":
+        rewards, logged = stats.correct.float(), {}
+    else:
+        with torch.no_grad():
+            rewards = endogenous_reward(reference, prompts, responses, ENDOGENOUS_ALPHA).outcome().float()
+        logged = {"reward/endogenous": rewards.mean().item(), "rollout/accuracy": stats.correct.float().mean().item()}
+    if cfg.long_bonus:
+        rewards = rewards + cfg.long_bonus * stats.is_long.float()
+    return rewards, logged
+
+
 def iterate(
     model: torch.nn.Module, reference: torch.nn.Module, layout: ParityLayout, cfg: RLConfig,
     generator: torch.Generator,
 ) -> Iterator[dict[str, float]]:
-    """Run ``cfg.iterations`` policy-gradient iterations, yielding each iteration's rollout statistics."""
+    """Run ``cfg.iterations`` policy-gradient iterations, yielding each iteration's rollout statistics.
+
+    ``reference`` is the frozen start model: the KL reference (``kl_reference = 'start'``) and the model whose
+    endogenous reward is the reward (``reward = 'endogenous'``)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     running_baseline = None
     for _ in range(cfg.iterations):
@@ -91,7 +156,8 @@ def iterate(
         prompts = with_separator(x)
         responses = generate(model, prompts, layout.max_response_len, cfg.temperature, generator)
         stats = read_responses(responses, x, layout)
-        rewards = stats.correct.float().view(cfg.prompts, cfg.group_size)
+        rewards, reward_stats = sequence_rewards(reference, prompts, responses, stats, cfg)
+        rewards = rewards.view(cfg.prompts, cfg.group_size)
         if cfg.algo == "grpo":
             advantages = grpo_advantages(rewards, cfg.std_normalize)
         elif cfg.baseline == "leave_one_out":
@@ -104,11 +170,15 @@ def iterate(
         mask = (responses != PAD).float()
         with torch.no_grad():
             old_log_probs = token_log_probs(response_log_dists(model, prompts, responses, cfg.temperature), responses)
-            ref_log_dists = response_log_dists(reference, prompts, responses, cfg.temperature)
+            if cfg.kl_reference == "start":
+                ref_log_dists = response_log_dists(reference, prompts, responses, cfg.temperature)
+            else:
+                ref_log_dists = uniform_response_log_dists(layout.max_response_len).to(old_log_probs.dtype)
         for _ in range(cfg.epochs):
             log_dists = response_log_dists(model, prompts, responses, cfg.temperature)
             kl = exact_kl(log_dists, ref_log_dists)
-            loss = policy_loss(token_log_probs(log_dists, responses), old_log_probs, advantages, mask,
+            token_advantages = advantages[:, None] - cfg.kl_beta * kl_to_go(kl, mask) if cfg.kl_to_go else advantages
+            loss = policy_loss(token_log_probs(log_dists, responses), old_log_probs, token_advantages, mask,
                                cfg.loss_norm, cfg.clip_eps, kl, cfg.kl_beta)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"policy loss is {loss.item()}; try a lower rl.lr")
@@ -125,6 +195,7 @@ def iterate(
                 "rollout/mean_length": stats.length.float().mean().item(),
                 "rollout/malformed": stats.malformed.float().mean().item(),
                 "policy/entropy": ((entropy * mask).sum() / tokens).item(),
-                "policy/kl_to_start": ((kl * mask).sum() / mask.shape[0]).item(),
+                f"policy/kl_to_{cfg.kl_reference}": ((kl * mask).sum() / mask.shape[0]).item(),
                 "loss": loss.item(),
+                **reward_stats,
             }
