@@ -7,10 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_reward_model_checks import row as accuracy_rows
 from test_scaling import ntp_alone_runs, rl_runs
 
 from core.ledger import REGISTRY, Context, judge
 from figures import fig2_threshold
+from sweeps import reward_model_checks
 from sweeps.checks import main, run_checks
 from sweeps.collect import RESULTS, STEPS, write_parquet
 from sweeps.compounding import COMPOUNDING
@@ -306,8 +308,11 @@ def write_quick_sweeps(root, skip=()):
     write_parquet(pd.DataFrame(rows), root / "fig1_ntp_vs_rl" / "quick" / COMPOUNDING)
 
 
-def test_command_writes_the_ledger_and_paper_only_sweeps_drop_out(tmp_path, capsys):
+def test_command_writes_the_ledger_and_paper_only_sweeps_drop_out(tmp_path, capsys, monkeypatch):
     write_quick_sweeps(tmp_path)
+    # The reward-model check reads each GPT's checkpoint, which planted tables do not have: plant its measurements.
+    planted = [r for p, acc in ((0.25, 0.0), (0.45, 1.0)) for s in range(3) for r in accuracy_rows(p, acc, s)]
+    monkeypatch.setattr(reward_model_checks, "gpt_rows", lambda runs, sweep_dir: planted)
     assert main(["--results-root", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
     stored = json.loads((tmp_path / "out" / "claims.json").read_text())
     found = {row["id"]: row["verdict"] for row in stored["claims"]}
