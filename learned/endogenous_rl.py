@@ -21,13 +21,16 @@ The other predictions the claims check (learned/endogenous_rl_claims.py):
   whose optimum is π̂ itself.  (Subtracting α log π̂ from the reward instead would leave the constant V(s_1), an
   update that is exactly zero on every sample: a check that cannot fail.  Here every sample still moves the
   policy; only the expectation of the update vanishes at π̂.)
-* a planted reward r̂ + c·[long] with KL β: π̂^κ · exp(c·[long]/β) / Z, which prefers the chain (c = 3: by a factor
-  e^3 over the plain sharpening at β = 1, more than the (1 − p)/(2p))^κ = 4 it lacks at p = 0.2).
+* a planted reward r̂ + c·[long] with KL β: π̂^κ · exp(c·[long]/β) / Z, which prefers the chain when e^(c/β) exceeds
+  ((1 − p)/(2p))^κ, the factor by which the chain trails each short answer under π̂^κ (4 at p = 0.2, β = 1; c = 3
+  gives e^3 ≈ 20).
 * Theorem 3 ("iterative improvement", paper §3.3) under its KL reading (theory/iterative_improvement.py,
   `kl_regularised_step`): a second round elicits r̂ from the round-1 policy π_1 and runs the same RL with KL to
   π_1.  Its optimum is π_1^κ / Z, which the code compares the round-2 law with (exact given the learned π_1).  If
-  π_1 were exactly π̂^κ / Z, that would be π̂^(κ²) / Z (the compounded prediction, reported next to it).  Greedy
-  decisions do not change in round 2 (the argument above holds for every κ ≥ 1).
+  π_1 were exactly π̂^κ / Z, that would be π̂^(κ²) / Z (the compounded prediction, reported next to it).  The
+  greedy prediction holds for every κ ≥ 1, so round 2 brings no gain on the task; below 1/3 the first token's
+  margin, log(1 + (2p/(1 − p))^κ), shrinks as κ grows, so there a trained model's first token nears a tie and
+  its greedy accuracy can scatter around 1/2 (a halfspace of x decides it).
 
 Exact laws: the linear model's next-token law depends on the prefix only through (x, r_{t−1}) (toy/linear_ar.py),
 and every response of the budget (2^(L+1) − 1 of them, empty, early <eos> and no <eos> included) is scored by

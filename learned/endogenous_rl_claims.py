@@ -72,6 +72,11 @@ def over_seeds(rows: list[dict], value) -> list[dict]:
     return summary
 
 
+def closer_to_prediction(runs: list[dict]) -> list[dict]:
+    """TV(learned, start) − TV(learned, prediction) per (arm, p_cot, β), mean and t-interval over seeds."""
+    return over_seeds(runs, lambda r: r["tv_start"] - r["tv_prediction"])
+
+
 def seed_criterion(name: str, summary: list[dict], tolerance: float, direction: str) -> Criterion:
     return Criterion(name, [s["value"] for s in summary], tolerance, direction, low=[s["low"] for s in summary],
                      high=[s["high"] for s in summary], interval=SEEDS_T,
@@ -142,7 +147,7 @@ def check_solves_only_above_third(ctx: Context) -> Outcome:
 
 def judge_sharpening(rows) -> Outcome:
     runs = arm(rows, "endogenous")
-    closer = over_seeds(runs, lambda r: r["tv_start"] - r["tv_prediction"])
+    closer = closer_to_prediction(runs)
     remaining = over_seeds(runs, lambda r: r["tv_prediction"] / r["tv_prediction_start"])
     return Outcome(
         [seed_criterion("TV(learned, π̂) − TV(learned, π̂^κ/Z)", closer, 0.0, ">="),
@@ -207,9 +212,8 @@ def judge_entropy_control(rows) -> Outcome:
              "Primary, on average over checkpoints with the Student-t interval: the replicas' mean TV to π̂ over "
              "TV(replica a, replica b) ≤ 1 (pure Monte Carlo scatter gives ≈ 1/√2; a systematic drift makes the "
              "distance to π̂ exceed the replicas' distance).  Secondary, per run: |κ_eff − 1| ≤ 0.25, the "
-             "moment-matched exponent of the "
-             "learned law in the family π̂^κ/Z (a quarter of the move to κ = 2 that KL to π̂ at β = α, or entropy at "
-             "α/2, would make); and TV(learned, π̂²/Z) ≥ TV(learned, π̂).")
+             "moment-matched exponent of the learned law in the family π̂^κ/Z (a quarter of the move to κ = 2 that KL "
+             "to π̂ at β = α, or entropy at α/2, would make); and TV(learned, π̂²/Z) ≥ TV(learned, π̂).")
 def check_entropy_control(ctx: Context) -> Outcome:
     return judge_entropy_control(linear_runs(ctx.profile, ctx.seed))
 
@@ -218,7 +222,7 @@ def check_entropy_control(ctx: Context) -> Outcome:
 
 def judge_planted(rows) -> Outcome:
     runs = arm(rows, "planted")
-    closer = over_seeds(runs, lambda r: r["tv_start"] - r["tv_prediction"])
+    closer = closer_to_prediction(runs)
     return Outcome(
         [Criterion("greedy acc, RL on r̂ + c·[long]", [r["greedy_accuracy"] for r in runs], SOLVED, ">=",
                    interval="exact over every prompt, per seed", labels=[label(r) for r in runs]),
@@ -247,7 +251,7 @@ def check_planted(ctx: Context) -> Outcome:
 
 def judge_second_round(rows) -> Outcome:
     runs = arm(rows, "second_round")
-    closer = over_seeds(runs, lambda r: r["tv_start"] - r["tv_prediction"])
+    closer = closer_to_prediction(runs)
     return Outcome(
         [seed_criterion("TV(π_2, π_1) − TV(π_2, π_1^κ/Z)", closer, 0.0, ">="), greedy_shortfall(runs)],
         measured={"smallest mean TV(π_2, π_1) − TV(π_2, π_1^κ)": min(s["value"] for s in closer)},

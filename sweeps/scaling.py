@@ -30,7 +30,7 @@ from core.censored_fit import compare_laws, crossover, log_likelihood_terms
 from core.intervals import t_interval
 
 COST_COLUMNS = ["experiment", "job", "regime", "task.d", "task.p_cot", "p_cot_law", "seed", "cost", "censored",
-                "ntp_samples", "ntp_censored", "rl_samples", "rounds", "solved_long"]
+                "ntp_samples", "ntp_censored", "ntp_at_first_check", "rl_samples", "rounds", "solved_long"]
 
 
 def _column(runs: pd.DataFrame, name: str) -> pd.Series:
@@ -60,6 +60,8 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
         "seed": runs["seed"].astype(int),
         "cost": (ntp_samples + rl_samples).astype(float), "censored": ~solved.astype(bool),
         "ntp_samples": ntp_samples.astype(float), "ntp_censored": ntp_solved.isna(),
+        # Met at the first evaluation: the cost is only known to be at most one resolution (left-censored).
+        "ntp_at_first_check": _column(runs, "ntp_solved.step") == _column(runs, "ntp_solved.resolution"),
         "rl_samples": rl_samples.astype(float), "rounds": _column(runs, "rl.solved.step").astype(float),
         # How a solved NTP-alone model answers: greedy long (the chain) or short (it learned the short map).
         "solved_long": _column(runs, "ntp.greedy/long_fraction").astype(float) >= 0.5,
@@ -137,10 +139,10 @@ CROSSOVER_GRID = np.arange(2, 257)  # d at which the fitted laws are compared
 
 
 def crossovers(costs: pd.DataFrame, grid=CROSSOVER_GRID) -> pd.DataFrame:
-    """Per NTP-alone curve and NTP + RL curve: the smallest d on ``grid`` where the fitted NTP-alone cost exceeds the
-    fitted NTP + RL cost (an extrapolation outside the measured sizes: read it with the fits' intervals)."""
+    """Per NTP-alone curve and NTP + RL curve of the GPT: the smallest d on ``grid`` where the fitted NTP-alone cost
+    exceeds the fitted NTP + RL cost (an extrapolation outside the measured sizes: read it with the fits' intervals)."""
     alone = costs[costs["regime"] == "ntp_alone"]
-    with_rl = costs[costs["regime"] != "ntp_alone"]
+    with_rl = costs[costs["regime"].str.startswith("gpt_")]  # the NTP-alone sweep trains the GPT: same model only
     rows = []
     for (p_alone, a), ((regime, p_rl), b) in ((x, y) for x in alone.groupby("task.p_cot")
                                               for y in with_rl.groupby(["regime", "task.p_cot"])):

@@ -179,15 +179,21 @@ def star_rounds_log_odds(ctx: Context) -> Outcome:
 def judge_inverse_p(costs: pd.DataFrame) -> Outcome:
     rows = []
     for d, group in costs.groupby("task.d"):
-        rows.append({"task.d": d} | fit_curve(1 / group["task.p_cot"], group["ntp_samples"], group["ntp_censored"]))
+        # A run that met the criterion at the first evaluation only bounds its cost from above (one resolution):
+        # a curve with such runs measures the evaluation interval, not the cost, and is not fitted.
+        at_first = int(group["ntp_at_first_check"].sum())
+        fit = (fit_curve(1 / group["task.p_cot"], group["ntp_samples"], group["ntp_censored"]) if at_first == 0
+               else {"error": f"{at_first} of {len(group)} runs learned the chain at the first evaluation "
+                              "(resolution-limited: evaluate more often)"})
+        rows.append({"task.d": d, "at_first_check": at_first} | fit)
     fits = pd.DataFrame(rows)
     slope = numbers(fits, "power.slope")
     gap, near, far = gap_bounds(slope, numbers(fits, "power.low"), numbers(fits, "power.high"), 1.0)
     criterion = decidable("|exponent of NTP samples in 1/p_cot − 1|", gap, near, far, INVERSE_P_TOLERANCE, "<=",
                           f"|·| of the {PROFILE_INTERVAL}", [f"d={d}" for d in fits["task.d"]])
-    detail = "; ".join(f"d={row['task.d']}: exponent {row.get('power.slope', np.nan):.3g} "
-                       f"[{row.get('power.low', np.nan):.3g}, {row.get('power.high', np.nan):.3g}]"
-                       for _, row in fits.iterrows())
+    detail = "; ".join(f"d={row['task.d']}: " + (row["error"] if isinstance(row.get("error"), str) else
+                                                 f"exponent {row['power.slope']:.3g} [{row['power.low']:.3g}, "
+                                                 f"{row['power.high']:.3g}]") for _, row in fits.iterrows())
     return Outcome(criteria=[criterion], detail=detail, tables={"inverse_p_fits": records(fits)})
 
 

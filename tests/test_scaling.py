@@ -634,3 +634,12 @@ def test_crossover_is_where_the_fitted_ntp_alone_cost_overtakes_ntp_plus_rl():
     never = crossovers(pd.concat([cost_table(ntp_alone_runs(lambda d: 10.0 * d, p_cots=(0.25,), sigma=0.01)),
                                   with_rl]))
     assert never["crossover d"].tolist() == ["none"]
+
+
+def test_a_chain_learned_at_the_first_evaluation_makes_the_inverse_p_curve_resolution_limited():
+    # 1/p law planted, but every run stopped at its first check: the cost is then only bounded by one resolution.
+    runs = linear_runs(lambda p: 2.0, lambda p: 5e3 / p)
+    runs["ntp_solved.step"], runs["ntp_solved.resolution"] = 25, 25
+    outcome = scaling_checks.judge_inverse_p(cost_table(runs))
+    assert verdict("parity.scaling.ntp_samples_inverse_p", outcome) == "inconclusive"
+    assert "resolution-limited" in outcome.detail

@@ -40,10 +40,12 @@ the update here, with epochs = 1, loss_norm = 'sequence_sum' and std_normalize o
   gradient by (G − 1)/G (the KL part is not scaled), so its fixed point is π̂^(1 + (G−1)α/(Gβ)); REINFORCE's
   leave-one-out baseline is unbiased.
 
-``kl_reference = 'uniform'`` replaces π_ref by the uniform law over every response of the budget (toy level
-probabilities `uniform_response_log_dists`): KL(π ‖ U) = log |responses| − H(π), so β·KL is entropy
+``kl_reference = 'uniform'`` replaces π_ref by the uniform law U over every response of the budget (its
+token-level form: `uniform_response_log_dists`): KL(π ‖ U) = log |responses| − H(π), so β·KL is entropy
 regularisation, and with reward r̂ and β = α the optimum is π̂ itself.  ``long_bonus`` adds c·[long] to the
-sequence reward (a planted preference for the chain).
+sequence reward (a planted preference for the chain).  With ``reward = 'endogenous'`` an iteration logs
+``reward/endogenous`` (mean r̂ of the rollouts) and ``rollout/accuracy`` next to ``reward/mean`` (the reward
+used, bonus included); ``policy/kl_to_<kl_reference>`` is the KL per response to the reference.
 """
 
 from __future__ import annotations
