@@ -15,8 +15,9 @@ def test_commands_cover_every_sweep_then_the_ledger_then_the_figures():
     assert names == [*SWEEPS["quick"], "claims", "figures", "compounding", "checks"]
     assert SWEEPS["quick"] == ["sweep_fig1_ntp_vs_rl_quick", "sweep_fig2_threshold_quick", "sweep_fig3_rl_curves_quick",
                                "sweep_fig4_star_quick", "sweep_scaling_ntp_quick", "sweep_scaling_rl_quick"]
-    assert {"sweep_d50", "sweep_ablations", "sweep_fig4_star", "sweep_scaling_linear_laws"} <= set(SWEEPS["paper"])
-    assert len(SWEEPS["paper"]) == 10
+    assert {"sweep_d50", "sweep_ablations", "sweep_fig4_star", "sweep_scaling_linear_laws",
+            "sweep_endogenous_rl"} <= set(SWEEPS["paper"])
+    assert len(SWEEPS["paper"]) == 11
     fig1 = dict(steps)["sweep_fig1_ntp_vs_rl_quick"]
     assert "hydra.launcher.n_jobs=2" in fig1 and "hydra.sweep.dir=R/sweeps/${name}/${profile}" in fig1
     assert dict(steps)["claims"][-3:] == ["quick", "--out", "R/claims/quick"]

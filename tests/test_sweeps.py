@@ -47,7 +47,7 @@ def seeds(cfg) -> list[int]:
 FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star", "scaling_ntp", "scaling_rl")
 # The d = 50 headline (issue 7) and the ablations (issue 3): their point is the scale / the full NTP stage, so they
 # have no minutes-scale copy.
-PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws")
+PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws", "endogenous_rl")
 
 
 def test_there_is_a_quick_and_a_paper_sweep_per_figure():
@@ -71,7 +71,8 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
     expected = {"fig1_ntp_vs_rl": ("gpt", "grpo"), "fig2_threshold": ("gpt", "none"),
                 "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star"), "d50": ("gpt", "grpo"),
                 "ablations": ("gpt", "grpo"), "scaling_ntp": ("gpt", "none"), "scaling_rl": ("gpt", "grpo"),
-                "scaling_linear": ("linear", "star"), "scaling_linear_laws": ("linear", "star")}[typed.name]
+                "scaling_linear": ("linear", "star"), "scaling_linear_laws": ("linear", "star"),
+                "endogenous_rl": ("gpt", "reinforce")}[typed.name]
     assert (typed.model.name, typed.rl.algo) == expected
     if typed.name == "d50":  # the paper's headline: d = 50 below the 1/3 threshold, where NTP alone fails
         assert typed.task.d == 50 and typed.task.p_cot < 1 / 3
