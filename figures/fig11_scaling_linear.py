@@ -19,6 +19,7 @@ from figures.common import finish
 from sweeps.scaling import cost_table, log_odds
 
 EXPERIMENT = "scaling_linear"
+PROFILES = ("paper",)  # the linear scaling sweep is paper size only
 
 
 def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:

@@ -69,7 +69,8 @@ def commands(cfg: ReproduceConfig) -> list[tuple[str, list[str]]]:
         if cfg.launcher == "local":
             argv.append(f"hydra.launcher.n_jobs={cfg.jobs}")
         steps.append((experiment, argv + list(cfg.extra)))
-    steps.append(("claims", [sys.executable, "-m", "theory.verify", "--profile", LEDGER_PROFILES[cfg.profile],
+    steps.append(("claims", [sys.executable, "-m", "theory.verify", "--jobs", str(cfg.jobs),
+                             "--profile", LEDGER_PROFILES[cfg.profile],
                              "--out", f"{root}/claims/{LEDGER_PROFILES[cfg.profile]}"]))
     steps.append(("figures", [sys.executable, "-m", "figures", "--profile", cfg.profile,
                               "--results-root", f"{root}/sweeps", "--claims-root", f"{root}/claims",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from core import ledger
 from core.intervals import bootstrap_interval, proportion_interval, slope_interval, t_interval, wilson
 from core.ledger import ClaimSpec, Context, Criterion, Outcome, evaluate, instance_status, judge, judge_criterion
-from core.ledger_report import format_markdown, tally
+from core.ledger_report import format_markdown, run_claims, tally
 from theory.verify import main as verify_main
 
 
@@ -261,3 +261,14 @@ def test_non_finite_numbers_are_stored_as_json(tmp_path):
     rows = json.loads((tmp_path / "claims.json").read_text())["claims"]
     assert rows[0]["criteria"][0]["value"] is None and rows[1]["criteria"][0]["low"] == "-inf"
     assert [r["verdict"] for r in rows] == ["inconclusive", "inconclusive"]
+
+
+def test_claims_evaluated_in_processes_match_the_serial_run_in_order():
+    from theory.verify import exact_claims, run_claims_in_processes
+
+    specs = exact_claims("^(irl\\.thm3_kl_second_round_changes_nothing|avg\\.condition1\\.stationarity)$")
+    assert len(specs) == 2 and specs[0].run.__module__ != specs[1].run.__module__  # two modules: two tasks
+    ctx = Context("quick", 0)
+    serial = run_claims(specs, ctx, progress=False)
+    parallel = run_claims_in_processes([s.id for s in specs], ctx, jobs=2, threads=1)
+    assert [(r.id, r.verdict, r.criteria) for r in parallel] == [(r.id, r.verdict, r.criteria) for r in serial]
