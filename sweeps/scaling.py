@@ -33,7 +33,7 @@ COST_COLUMNS = ["experiment", "job", "regime", "task.d", "task.p_cot", "p_cot_la
                 "ntp_samples", "ntp_censored", "ntp_at_first_check", "rl_samples", "rounds", "solved_long"]
 
 
-def _column(runs: pd.DataFrame, name: str) -> pd.Series:
+def result_column(runs: pd.DataFrame, name: str) -> pd.Series:
     """A column of the results table, or an all-missing one (a sweep without an RL stage has no rl.* columns)."""
     return runs[name] if name in runs else pd.Series(np.nan, index=runs.index)
 
@@ -47,24 +47,24 @@ def regime(runs: pd.DataFrame) -> pd.Series:
 
 def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run of a scaling sweep (columns COST_COLUMNS; module docstring for the cost and censoring)."""
-    ntp_solved = _column(runs, "ntp_solved.samples")
-    ntp_samples = ntp_solved.fillna(_column(runs, "ntp_solved.budget_samples"))
+    ntp_solved = result_column(runs, "ntp_solved.samples")
+    ntp_samples = ntp_solved.fillna(result_column(runs, "ntp_solved.budget_samples"))
     has_rl = runs["rl.algo"] != "none"
-    rl_solved = _column(runs, "rl.solved.samples")
-    rl_samples = rl_solved.fillna(_column(runs, "rl.solved.budget_samples")).where(has_rl, 0.0)
+    rl_solved = result_column(runs, "rl.solved.samples")
+    rl_samples = rl_solved.fillna(result_column(runs, "rl.solved.budget_samples")).where(has_rl, 0.0)
     solved = rl_solved.notna().where(has_rl, ntp_solved.notna())
     return pd.DataFrame({
         "experiment": runs["experiment"], "job": runs["job"], "regime": regime(runs),
         "task.d": runs["task.d"].astype(int), "task.p_cot": runs["task.p_cot"].astype(float),
-        "p_cot_law": _column(runs, "p_cot_law").astype(object).fillna("fixed").astype(str),
+        "p_cot_law": result_column(runs, "p_cot_law").astype(object).fillna("fixed").astype(str),
         "seed": runs["seed"].astype(int),
         "cost": (ntp_samples + rl_samples).astype(float), "censored": ~solved.astype(bool),
         "ntp_samples": ntp_samples.astype(float), "ntp_censored": ntp_solved.isna(),
         # Met at the first evaluation: the cost is only known to be at most one resolution (left-censored).
-        "ntp_at_first_check": _column(runs, "ntp_solved.step") == _column(runs, "ntp_solved.resolution"),
-        "rl_samples": rl_samples.astype(float), "rounds": _column(runs, "rl.solved.step").astype(float),
+        "ntp_at_first_check": result_column(runs, "ntp_solved.step") == result_column(runs, "ntp_solved.resolution"),
+        "rl_samples": rl_samples.astype(float), "rounds": result_column(runs, "rl.solved.step").astype(float),
         # How a solved NTP-alone model answers: greedy long (the chain) or short (it learned the short map).
-        "solved_long": _column(runs, "ntp.greedy/long_fraction").astype(float) >= 0.5,
+        "solved_long": result_column(runs, "ntp.greedy/long_fraction").astype(float) >= 0.5,
     }, columns=COST_COLUMNS).reset_index(drop=True)
 
 
@@ -144,10 +144,10 @@ def crossovers(costs: pd.DataFrame, grid=CROSSOVER_GRID) -> pd.DataFrame:
     alone = costs[costs["regime"] == "ntp_alone"]
     with_rl = costs[costs["regime"].str.startswith("gpt_")]  # the NTP-alone sweep trains the GPT: same model only
     rows = []
-    for (p_alone, a), ((regime, p_rl), b) in ((x, y) for x in alone.groupby("task.p_cot")
-                                              for y in with_rl.groupby(["regime", "task.p_cot"])):
+    for (p_alone, a), ((rl_regime, p_rl), b) in ((x, y) for x in alone.groupby("task.p_cot")
+                                                 for y in with_rl.groupby(["regime", "task.p_cot"])):
         fit_a, fit_b = preferred_fit(a), preferred_fit(b)
         d = crossover(fit_a, fit_b, grid) if fit_a is not None and fit_b is not None else None
-        rows.append({"ntp_alone p_cot": p_alone, "with RL": f"{regime}, p_cot = {p_rl:g}",
+        rows.append({"ntp_alone p_cot": p_alone, "with RL": f"{rl_regime}, p_cot = {p_rl:g}",
                      "crossover d": "no fit" if fit_a is None or fit_b is None else (d if d is not None else "none")})
     return pd.DataFrame(rows)

@@ -15,7 +15,7 @@ import pandas as pd
 from core.intervals import slope_interval
 from core.ledger import Context, Criterion, Outcome, claim
 from sweeps.evidence import PAPER, gap_bounds
-from sweeps.scaling import cost_table, fit_curve, fit_table, log_odds
+from sweeps.scaling import cost_table, fit_curve, fit_table, log_odds, result_column
 
 PROFILE_INTERVAL = "95% profile likelihood of the censored (Tobit) fit over the curve's runs"
 VUONG_INTERVAL = "Student-t 95% over runs of the per-run log-likelihood difference exponential − power (Vuong)"
@@ -40,7 +40,7 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A column as floats, or NaN everywhere when no curve produced it (no curve could be fitted)."""
-    return frame[column].to_numpy(float) if column in frame else np.full(len(frame), np.nan)
+    return result_column(frame, column).to_numpy(float)
 
 
 def decidable(name: str, value, low, high, tolerance: float, direction: str, interval: str, labels: list[str]
