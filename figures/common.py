@@ -1,5 +1,5 @@
 """What every paper figure shares: style, mean ± standard-error bands over seeds, byte-stable PDF + PNG
-output, and loading a sweep's stored tables (DESIGN.md "A figure is a function of stored tables only").
+output, and loading a sweep's stored tables (docs/design.md "A figure is a function of stored tables only").
 
 Where things are:  the tables of experiment E at size P are ``results/sweeps/E/P/{results,steps}.parquet``
 (written by sweeps/collect.py when ``python -m sweeps.pipeline -m experiment=sweep_E[_quick]`` ends);
@@ -27,11 +27,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from core.paths import results_root  # noqa: E402
 from core.runio import atomic_write_bytes  # noqa: E402
 from sweeps.collect import RESULTS_ROOT, MissingTable, load_tables  # noqa: E402
 from sweeps.config import LEDGER_PROFILES  # noqa: E402
 
-FIGURES_ROOT = Path("results/figures")
+FIGURES_ROOT = results_root() / "figures"
 DPI = 200
 # No timestamps or version strings in the files, so re-building a figure gives the same bytes.
 PDF_METADATA = {"Software": None, "CreationDate": None}
@@ -115,7 +116,7 @@ def figure_name(module: ModuleType) -> str:
 # file stem under <claims root>/tables/) and ``plot(tables, ledger_profile) -> Figure``, a pure function of those
 # tables (a dict keyed like TABLES) and of the ledger profile stated in the caption.
 
-CLAIMS_ROOT = Path("results/claims")  # one ledger per profile below it: <root>/<ledger profile>/claims.json
+CLAIMS_ROOT = results_root() / "claims"  # one ledger per profile below it: <root>/<ledger profile>/claims.json
 
 
 class UnreadableTable(ValueError):

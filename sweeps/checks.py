@@ -1,6 +1,6 @@
 """Empirical checks of the parity claims on stored sweep tables: ``python -m sweeps.checks [--profile paper]``.
 
-The claims ledger (core/ledger.py) judges these statements of Tsilivis et al. 2025 (research/parity_cot_rl.md) on
+The claims ledger (core/ledger.py) judges these statements of Tsilivis et al. 2025 (docs/research/parity_cot_rl.md) on
 what the sweeps measured on trained models (results/sweeps/<experiment>/<profile>/{results,steps}.parquet,
 sweeps/collect.py), with the same engine, verdicts and schema as the exact claims.  One instance is one trained
 model (a seed of a configuration); each model's accuracies and fractions carry a Wilson interval over its
@@ -51,7 +51,7 @@ from sweeps.threshold import (
     resolved,
 )
 
-THM1 = f"{PAPER}, Thm 1 ([S] summaries, research/parity_cot_rl.md §6.1; derivation §6.2)"
+THM1 = f"{PAPER}, Thm 1 ([S] summaries, docs/research/parity_cot_rl.md §6.1; derivation §6.2)"
 BELOW = ("fig1_ntp_vs_rl", "fig2_threshold", "d50", "ablations")
 MARGIN_TEXT = (f"informative only where the NTP optimum's continue probability 2p/(1+p) is ≥ {CONTINUE_MARGIN} "
                f"from 1/2, i.e. p_cot ≤ {BAND[0]:.3f} or ≥ {BAND[1]:.3f} (sweeps/threshold.py: inside that band a "
@@ -106,7 +106,7 @@ def chance_outcome(runs: pd.DataFrame) -> Outcome:
 
 
 @claim(
-    id="parity.ntp.greedy_at_chance_below_third", kind="seed", quantifier="for-all", source=THM1,
+    id="parity.ntp.greedy_at_chance_below_third", kind="source", quantifier="for-all", source=THM1,
     statement="After NTP on D(p_cot) with p_cot < 1/3, greedy decoding is at chance (accuracy 1/2), whatever d.",
     check=f"Every NTP model with p_cot < 1/3 on the leap-1 chain, {MARGIN_TEXT}: |greedy accuracy − 1/2| ≤ 0.05 "
           f"with its Wilson interval. {CHANCE_TOLERANCE}", requires=BELOW)
@@ -133,7 +133,7 @@ def greedy_chance_beyond_small_d(ctx: Context) -> Outcome:
 
 
 @claim(
-    id="parity.ntp.greedy_solves_above_third", kind="seed", quantifier="for-all", source=THM1,
+    id="parity.ntp.greedy_solves_above_third", kind="source", quantifier="for-all", source=THM1,
     statement="After NTP with p_cot > 1/3, greedy decoding emits the long chain and is correct (NTP suffices).",
     check=f"Every NTP model with p_cot > 1/3 (fig2), {MARGIN_TEXT}: greedy accuracy ≥ 0.95 with its Wilson "
           "interval (solved = 1; 0.05 of slack for a chain that errs on a few prompts).", requires=("fig2_threshold",))
@@ -146,8 +146,8 @@ def greedy_above(ctx: Context) -> Outcome:
 
 
 @claim(
-    id="parity.ntp.threshold_location", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, Thm 1 and Fig. 2 (the threshold p_cot = 1/3; [S] research/parity_cot_rl.md §5.1, §6.1); "
+    id="parity.ntp.threshold_location", kind="source", quantifier="for-all",
+    source=f"{PAPER}, Thm 1 and Fig. 2 (the threshold p_cot = 1/3; [S] docs/research/parity_cot_rl.md §5.1, §6.1); "
            "derivation §6.2",
     statement="For each model family, the p_cot at which the NTP greedy decoder's long fraction crosses 1/2 is 1/3.",
     check="Per model (gpt, linear) of fig2: p* = where the seed-mean greedy long fraction crosses 1/2 (linear "
@@ -187,8 +187,8 @@ def crossing_sentence(c) -> str:
 
 
 @claim(
-    id="parity.ntp.length_calibration", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, §3.2 ([Q] 'calibrated with respect to length'; research/parity_cot_rl.md §6.2 step 3)",
+    id="parity.ntp.length_calibration", kind="source", quantifier="for-all",
+    source=f"{PAPER}, §3.2 ([Q] 'calibrated with respect to length'; docs/research/parity_cot_rl.md §6.2 step 3)",
     statement="NTP models generate long responses with probability p_cot at T = 1, so their sampled accuracy is "
               "(1 + p_cot)/2.",
     check="NTP models whose chain is learned (forced-long accuracy ≥ 0.95), leap-1: |sampled long fraction − p_cot| "
@@ -241,9 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(LEDGER_PROFILES), default="quick", help="sweep size to read")
     parser.add_argument("--results-root", type=Path, default=RESULTS_ROOT, help="root of the sweep directories")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resamples (verdicts must not move)")
-    parser.add_argument("--out", type=Path, default=None, help="where claims.json/md go (results/checks/<profile>)")
+    parser.add_argument("--out", type=Path, default=None, help="where claims.json/md go (<root>/checks/<profile>)")
     args = parser.parse_args(argv)
-    out = args.out or Path("results/checks") / (args.profile if args.seed == 0 else f"{args.profile}-seed{args.seed}")
+    name = args.profile if args.seed == 0 else f"{args.profile}-seed{args.seed}"
+    out = args.out or RESULTS_ROOT.parent / "checks" / name
     results = run_checks(args.profile, args.results_root, args.seed)
     print(format_table(results))
     write_ledger(out, results, args.profile, args.seed, title="Empirical checks")

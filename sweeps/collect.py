@@ -1,6 +1,6 @@
 """Collect a sweep's finished jobs into two tidy tables: ``python -m sweeps.collect SWEEP_DIR``.
 
-Implements DESIGN.md "A sweep ... is collected into one tidy table" for the job directories that
+Implements docs/design.md "A sweep ... is collected into one tidy table" for the job directories that
 sweeps/pipeline.py writes (by default SWEEP_DIR = results/sweeps/<experiment name>/<profile>/).  Writes,
 into SWEEP_DIR, the tables the figures read:
 
@@ -10,7 +10,9 @@ into SWEEP_DIR, the tables the figures read:
   metrics, e.g. ``ntp.greedy/accuracy``), ``rl.start.<metric>`` / ``rl.final.<metric>`` (empty when
   rl.algo = none), ``ntp_seconds``, ``rl.seconds``, and each stage's solve point ``ntp_solved.<field>`` /
   ``rl.solved.<field>`` (criterion, step, samples, budget_samples, resolution; step/samples empty when the
-  stage did not solve within its budget: a censored cost, known only to exceed budget_samples).
+  stage did not solve within its budget: a censored cost, known only to exceed budget_samples), and each stage's
+  provenance ``stages.ntp.{key,path,reused}`` / ``stages.rl.*`` (the content-addressed stage, core/stages.py; reused
+  = this job linked a stage that another job or sweep had computed, so its ``*_seconds`` are that job's cost).
 * ``steps.parquet``: every logged number of both stages in long form: ``job``, ``stage`` ('ntp' | 'rl'),
   ``step`` (NTP optimiser step, or RL iteration / STaR round with 0 = before RL), ``metric``, ``value``.
   Join it with results on ``job`` to get the config.
@@ -31,11 +33,13 @@ from pathlib import Path
 import pandas as pd
 from hydra.experimental.callback import Callback
 
+from core.paths import results_root
 from core.runio import METRICS, SUMMARY, atomic_write_bytes, read_metrics, read_summary
+from sweeps.compounding import COMPOUNDING, compounding_table
 from sweeps.config import experiment_name, flatten
 
 RESULTS, STEPS = "results.parquet", "steps.parquet"
-RESULTS_ROOT = Path("results/sweeps")
+RESULTS_ROOT = results_root() / "sweeps"
 STAGE_STEP_KEYS = {"ntp": "step", "rl": "iteration"}  # stage directory -> its step counter in metrics.jsonl
 PIPELINE_SUMMARY_KEYS = ("config", "ntp", "rl")
 STEP_COLUMNS = ["job", "stage", "step", "metric", "value"]
@@ -61,7 +65,8 @@ def job_row(job: Path) -> dict:
     if missing:
         raise ValueError(f"{job / SUMMARY}: not a sweeps.pipeline summary (missing {missing})")
     return {"job": job.name, **summary["config"], **flatten({"ntp": summary["ntp"], "rl": summary["rl"],
-                                                                 "ntp_solved": summary.get("ntp_solved", {})}),
+                                                                 "ntp_solved": summary.get("ntp_solved", {}),
+                                                                 "stages": summary.get("stages", {})}),
             "ntp_seconds": summary.get("ntp_seconds")}
 
 
@@ -91,7 +96,7 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = [job_row(job) for job in finished]
     runs = pd.DataFrame(rows)
     if rows:
-        measured = ("ntp.", "rl.start.", "rl.final.", "rl.solved.", "ntp_solved.")  # results, not config
+        measured = ("ntp.", "rl.start.", "rl.final.", "rl.solved.", "ntp_solved.", "stages.")  # results, not config
         config_columns = [c for c in runs.columns if c != "job" and not c.startswith(measured)
                           and c not in ("ntp_seconds", "rl.seconds")]
         twins = runs[runs.duplicated(subset=config_columns, keep=False)]
@@ -123,6 +128,16 @@ def load_tables(experiment: str, profile: str, results_root: Path = RESULTS_ROOT
     return pd.read_parquet(sweep_dir / RESULTS), pd.read_parquet(sweep_dir / STEPS)
 
 
+def load_compounding(experiment: str, profile: str, results_root: Path = RESULTS_ROOT) -> pd.DataFrame:
+    """The compounding table of a sweep (sweeps/compounding.py), or MissingTable naming the command that makes it."""
+    path = Path(results_root) / experiment / profile / COMPOUNDING
+    if not path.exists():
+        raise MissingTable(f"{path} is missing: make it with `{sweep_command(experiment, profile)}` (its jobs "
+                           "measure the compounding profile of every model they train; `python -m sweeps.collect "
+                           f"{path.parent}` writes the table of a sweep that stopped early)")
+    return pd.read_parquet(path)
+
+
 def write_parquet(table: pd.DataFrame, path: Path) -> None:
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False)
@@ -130,11 +145,14 @@ def write_parquet(table: pd.DataFrame, path: Path) -> None:
 
 
 def collect_and_write(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """collect() and store both tables in the sweep directory."""
+    """collect() and store both tables in the sweep directory, and the compounding profiles its jobs measured."""
     sweep_dir = Path(sweep_dir)
     runs, steps = collect(sweep_dir)
     write_parquet(runs, sweep_dir / RESULTS)
     write_parquet(steps, sweep_dir / STEPS)
+    profiles = compounding_table({job: read_summary(sweep_dir / job) for job in runs.get("job", [])})
+    if len(profiles):
+        write_parquet(profiles, sweep_dir / COMPOUNDING)
     return runs, steps
 
 

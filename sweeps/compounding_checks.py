@@ -16,11 +16,13 @@ import pandas as pd
 
 from core.intervals import slope_interval
 from core.ledger import Context, Criterion, Outcome, claim
-from sweeps.compounding import COMPOUNDING_SWEEPS
 from sweeps.evidence import SMALL_D, Tables, gap_bounds, gap_criterion, labels, spread
 
+# The sweeps whose jobs measure the compounding profile (their experiments set compounding_prompts): trained chains
+# at several d (fig1, d50) and broken chains (the ablations: too-early, T = 2).
+COMPOUNDING_SWEEPS = ("fig1_ntp_vs_rl", "d50", "ablations")
 BOUNDS = ("Generalist Reward Models, Thm 2 (compounding error of behaviour cloning, O(H²) vs O(H)); Ross & Bagnell "
-          "2010 (research/endogenous_reward_bounds.md §4.1)")
+          "2010 (docs/research/endogenous_reward_bounds.md §4.1)")
 # Σ_t ε_t ≤ 0.1: errors rare.  With independent steps F = 1 − Π(1 − ε_t) ≥ Σε − (Σε)²/2, so |F/Σε − 1| ≤ Σε/2 ≤ 0.05:
 # the tolerance of the identity check; a larger gap means errors co-occur on the same prompts.
 RARE = 0.1

@@ -19,8 +19,7 @@ import pandas as pd
 
 from core.intervals import proportion_interval, z_score
 from core.ledger import Criterion
-from sweeps.collect import RESULTS_ROOT
-from sweeps.compounding import load_compounding
+from sweeps.collect import RESULTS_ROOT, load_compounding
 from toy.parity import chain_positions
 
 PAPER = "Tsilivis et al. 2025 (RL after NTP)"

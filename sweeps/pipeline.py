@@ -1,18 +1,23 @@
 """One sweep job = NTP pre-training, then (optionally) RL post-training: ``python -m sweeps.pipeline``.
 
-This is the job behind the parity figures (research/parity_cot_rl.md; Tsilivis et al. 2025): NTP on the
-mixture D(p_cot), then GRPO / REINFORCE / STaR from the NTP checkpoint.  It implements DESIGN.md's
+This is the job behind the parity figures (docs/research/parity_cot_rl.md; Tsilivis et al. 2025): NTP on the
+mixture D(p_cot), then GRPO / REINFORCE / STaR from the NTP checkpoint.  It implements docs/design.md's
 "run" and "sweep" contracts on top of toy.train.run and toy.post_train.run.  A job directory holds
 
-    ntp/           a complete toy.train run (metrics.jsonl, checkpoint.pt, summary.json)
-    rl/            a complete toy.post_train run started from ntp/ (absent when rl.algo=none)
+    ntp/           link to a complete toy.train run (metrics.jsonl, checkpoint.pt, summary.json)
+    rl/            link to a complete toy.post_train run started from ntp/ (absent when rl.algo=none)
     summary.json   ntp's final metrics, rl's start/final metrics, each stage's solve point (cost to reach
-                   eval.stop_metric / rl_eval.stop_metric, or censored at the budget) and the flattened config;
-                   written last
+                   eval.stop_metric / rl_eval.stop_metric, or censored at the budget), ``stages`` (each stage's
+                   key, path and whether this job reused it) and the flattened config; written last
 
-Resuming: a job whose summary.json exists is returned as is; a job with a finished ntp/ only runs RL
-(toy's ``skip_finished`` makes a finished stage a no-op).  A finished stage is reused only if it was made
-by the same config, otherwise the job stops with an error: a changed experiment must go to a new sweep dir.
+The stages are content-addressed (core/stages.py): they lie once under ``stages_dir`` (default
+<results root>/stages/{ntp,rl}/<key>/), keyed by exactly the config fields they compute from, so fig3's GRPO,
+REINFORCE and STaR jobs of one seed train one NTP stage, and a sweep reuses the stages any other sweep made;
+two jobs that need one stage at once compute it once (the other waits; a killed holder's claim is taken over).
+
+Resuming: a job whose summary.json exists is returned as is (after checking it was made by the same config,
+else the job stops with an error: a changed experiment must go to a new sweep dir); a job whose stages are
+stored only links them.
 
 Examples:
     python -m sweeps.pipeline -m experiment=sweep_fig1_ntp_vs_rl_quick hydra/launcher=local
@@ -26,24 +31,32 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-import toy.post_train
-import toy.train
 from core.runio import SUMMARY, atomic_write_json, environment, read_summary, run_hydra_job
+from core.stages import ensure_stage, link_stage
+from sweeps.compounding import stage_profile
 from sweeps.config import PipelineConfig, flatten, register_pipeline_configs
+from toy import post_train, train  # modules, not `import toy.x`: a launcher pickles main() by value
 from toy.config import PostTrainRunConfig
 
 NTP_DIR, RL_DIR = "ntp", "rl"
-# Reusing a finished stage is safe when only these differ: threads do not change what is computed, and
-# init_from is always this job's own ntp/ (its absolute path changes if the sweep directory is moved).
-NOT_COMPARED = ("threads", "init_from")
+# Fields that do not change what a stage computes: threads (one thread or two, same numbers up to reduction
+# order, and the suite runs one), where the start checkpoint lies (an RL stage is keyed by its NTP stage's key
+# instead), whether a finished run is skipped, and where the stage store lies.
+NOT_COMPARED = ("threads", "init_from", "skip_finished", "stages_dir")
 
 
 def as_flat_dict(config) -> dict:
     return flatten(OmegaConf.to_container(OmegaConf.structured(config)))
 
 
+def stage_config(run_config, **replaced) -> dict:
+    """What a stage computes from (core/stages.py): its flat config without NOT_COMPARED, plus ``replaced``."""
+    flat = as_flat_dict(run_config)
+    return {key: value for key, value in flat.items() if key.rsplit(".", 1)[-1] not in NOT_COMPARED} | replaced
+
+
 def check_same_config(stored: dict, current: dict, where: Path) -> None:
-    """Refuse to reuse a finished stage that a different configuration produced."""
+    """Refuse to reuse a finished job or stage that a different configuration produced."""
     changed = sorted(key for key in stored.keys() | current.keys()
                      if key.rsplit(".", 1)[-1] not in NOT_COMPARED and stored.get(key) != current.get(key))
     if changed:
@@ -61,24 +74,36 @@ def run(cfg: PipelineConfig, job_dir: Path) -> dict:
         check_same_config(summary["config"], config, job_dir / SUMMARY)
         return summary
 
+    stages_dir = Path(cfg.stages_dir)
     ntp_cfg = cfg.ntp_run_config()
-    ntp = toy.train.run(ntp_cfg, job_dir / NTP_DIR)
-    check_same_config(flatten(ntp["config"]), as_flat_dict(ntp_cfg), job_dir / NTP_DIR / SUMMARY)
+    ntp = ensure_stage(stages_dir, NTP_DIR, stage_config(ntp_cfg), lambda path: train.run(ntp_cfg, path))
+    check_same_config(flatten(ntp.summary["config"]), as_flat_dict(ntp_cfg), ntp.path / SUMMARY)
+    link_stage(job_dir / NTP_DIR, ntp.path)
+    stages = {NTP_DIR: ntp.provenance()}
 
     rl: dict = {}  # empty: no RL stage (rl.algo=none), so the table's rl.* columns stay empty for this job
     if cfg.rl.algo != "none":
-        rl_cfg = PostTrainRunConfig(init_from=str(job_dir / NTP_DIR), rl=cfg.rl, eval=cfg.rl_eval, seed=cfg.seed,
+        rl_cfg = PostTrainRunConfig(init_from=str(ntp.path), rl=cfg.rl, eval=cfg.rl_eval, seed=cfg.seed,
                                     threads=cfg.threads)
-        post = toy.post_train.run(rl_cfg, job_dir / RL_DIR)
-        check_same_config(flatten(post["config"]), as_flat_dict(rl_cfg), job_dir / RL_DIR / SUMMARY)
-        rl = {"start": post["start"], "final": post["final"], "seconds": post["rl_seconds"], "solved": post["solved"]}
+        post = ensure_stage(stages_dir, RL_DIR, stage_config(rl_cfg, init_from=ntp.key),
+                            lambda path: post_train.run(rl_cfg, path))
+        check_same_config(flatten(post.summary["config"]), as_flat_dict(rl_cfg), post.path / SUMMARY)
+        link_stage(job_dir / RL_DIR, post.path)
+        stages[RL_DIR] = post.provenance()
+        rl = {"start": post.summary["start"], "final": post.summary["final"], "seconds": post.summary["rl_seconds"],
+              "solved": post.summary["solved"]}
 
+    if cfg.compounding_prompts:
+        measured = [ntp] if cfg.rl.algo == "none" else [ntp, post]
+        compounding = {stage.kind: stage_profile(stage.path, cfg.compounding_prompts) for stage in measured}
     summary = {
         "config": config,
-        "ntp": ntp["final"],
-        "ntp_seconds": ntp["train_seconds"],
-        "ntp_solved": ntp["solved"],
+        "ntp": ntp.summary["final"],
+        "ntp_seconds": ntp.summary["train_seconds"],
+        "ntp_solved": ntp.summary["solved"],
         "rl": rl,
+        "stages": stages,
+        **({"compounding": compounding} if cfg.compounding_prompts else {}),
         "environment": environment(),
     }
     atomic_write_json(job_dir / SUMMARY, summary)  # last: its presence means "this job is done"
@@ -91,10 +116,13 @@ register_pipeline_configs()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="pipeline")
 def main(cfg: DictConfig) -> None:
     typed, job_dir, summary = run_hydra_job(cfg, run)
-    line = f"[{job_dir}] NTP greedy acc {summary['ntp']['greedy/accuracy']:.3f}"
+    stages = summary.get("stages", {})
+    line = f"[{job_dir.name}] done: NTP greedy acc {summary['ntp']['greedy/accuracy']:.3f}"
+    line += " (stage reused)" if stages.get(NTP_DIR, {}).get("reused") else f" ({summary['ntp_seconds']:.0f} s)"
     if summary["rl"]:
         line += f" | {typed.rl.algo}: greedy acc {summary['rl']['final']['greedy/accuracy']:.3f}"
-    print(line)
+        line += " (stage reused)" if stages.get(RL_DIR, {}).get("reused") else f" ({summary['rl']['seconds']:.0f} s)"
+    print(line, flush=True)
 
 
 if __name__ == "__main__":

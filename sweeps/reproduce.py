@@ -1,13 +1,21 @@
 """One-command reproduction: ``python -m sweeps.reproduce profile=quick`` (or ``profile=paper``).
 
-Runs, in order and each as the same command a user would type (so the report can list them verbatim):
-every named sweep of the profile (``python -m sweeps.pipeline -m experiment=...``, local joblib launcher;
-finished jobs are skipped, so an interrupted reproduction resumes), the claims ledger
-(``python -m theory.verify``), every figure (``python -m figures``), the compounding-error profile of the
-trained models (``python -m sweeps.compounding``) and the empirical checks of the parity claims on the sweep
-tables (``python -m sweeps.checks``).  Then it writes ``results/report/<profile>/report.md``:
-each figure, the key numbers of every sweep (mean ± standard deviation over seeds, n stated), the cost-to-solve
-tables and fitted laws of the scaling sweeps, the empirical checks, the claims table, the exact commands, and the
+Runs, each as the same command a user would type (so the report can list them verbatim): every named sweep of the
+profile (``python -m sweeps.pipeline -m experiment=...``; finished jobs are skipped, so an interrupted reproduction
+resumes, and stages another sweep made are reused: core/stages.py) and the claims ledger (``python -m
+theory.verify``); then every figure (``python -m figures``) and the empirical checks of the parity claims on the
+sweep tables (``python -m sweeps.checks``; the compounding-error profiles they read are measured by the sweep jobs).
+
+Scheduling: the sweeps and the ledger need nothing from each other, so with the local launcher they run on
+``jobs`` lanes side by side, one core each (inside a step: one job at a time), costliest first
+(``EXPECTED_CORE_SECONDS``): a free lane takes the next step, so the cores stay busy across sweep boundaries and
+only the last steps leave a core idle.  The idle core-seconds (lanes × wall − CPU seconds of every process run) go
+to the output and the report.  Each step's output is echoed with its name in front and kept in
+<results>/reproduce/<profile>/logs/<step>.log.
+
+Then it writes ``<results>/report/<profile>/report.md``: each figure, the stages computed and reused per sweep, the
+key numbers of every sweep (mean ± standard deviation over seeds, n stated), the cost-to-solve tables and fitted
+laws of the scaling sweeps, the empirical checks, the claims table, the exact commands, the core use, and the
 machine and versions.
 A step that fails is reported in report.md and makes the exit status non-zero; later steps still run.
 """
@@ -15,10 +23,13 @@ A step that fails is reported in report.md and makes the exit status non-zero; l
 from __future__ import annotations
 
 import json
+import resource
 import shlex
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +40,7 @@ from omegaconf import OmegaConf
 
 from core.ledger import ClaimResult
 from core.ledger_report import tally_lines
+from core.paths import results_root
 from core.runio import atomic_write_text, environment
 from sweeps.collect import RESULTS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
@@ -46,8 +58,8 @@ class ReproduceConfig:
     """'quick' (every experiment at minutes scale, < 20 min on 2 cores) or 'paper' (larger sizes)"""
     jobs: int = 2
     """parallel sweep jobs (one thread each): keep at most the number of cores"""
-    results: str = "results"
-    """root of all outputs (sweeps/, claims/, figures/, report/)"""
+    results: str = str(results_root())
+    """root of all outputs (sweeps/, stages/, claims/, figures/, report/); default: core/paths.py"""
     launcher: str = "local"
     """Hydra launcher of the sweeps: 'local' (joblib) or 'slurm' (set its fields in conf/hydra/launcher/slurm.yaml)"""
     extra: list[str] = field(default_factory=list)
@@ -59,27 +71,97 @@ class ReproduceConfig:
         require(self.launcher in ("local", "slurm"), "launcher", "'local' or 'slurm'", self.launcher)
 
 
-def commands(cfg: ReproduceConfig) -> list[tuple[str, list[str]]]:
-    """(step name, argv) of every step, in order."""
+# Core-seconds each step took when last measured on 2 cores (report step tables; paper sweeps never run whole are
+# estimated from their measured parts).  Only the ORDER of the independent steps depends on them: costliest first.
+EXPECTED_CORE_SECONDS = {
+    "sweep_fig3_rl_curves_quick": 520, "sweep_fig2_threshold_quick": 520, "sweep_fig1_ntp_vs_rl_quick": 390,
+    "claims": 190, "sweep_fig4_star_quick": 180, "sweep_scaling_rl_quick": 130, "sweep_scaling_ntp_quick": 70,
+    "sweep_endogenous_rl": 12600, "sweep_fig3_rl_curves": 12000, "sweep_fig2_threshold": 11200,
+    "sweep_scaling_linear": 9000, "sweep_scaling_rl": 9000, "sweep_scaling_linear_laws": 7000,
+    "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400, "sweep_scaling_ntp": 4000, "sweep_d50": 2300,
+    "sweep_fig4_star": 1500,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    argv: list[str]
+    independent: bool
+    """True: needs no other step's output (sweeps, the claims ledger), so it may run beside others"""
+
+
+def lanes(cfg: ReproduceConfig) -> int:
+    """Independent steps run on ``jobs`` lanes at once, one core each, when the sweeps run locally: the cores stay
+    busy across sweep boundaries (a sweep's last job no longer leaves a core idle).  On SLURM, one lane."""
+    return cfg.jobs if cfg.launcher == "local" else 1
+
+
+def commands(cfg: ReproduceConfig) -> list[Step]:
+    """Every step: the independent ones (sweeps and the claims ledger) costliest first, then the ones reading them."""
     root = Path(cfg.results)
+    inner = 1 if lanes(cfg) > 1 else cfg.jobs  # parallelism inside a step: lanes already use the cores
     steps = []
     for experiment in SWEEPS[cfg.profile]:
         argv = [sys.executable, "-m", "sweeps.pipeline", "-m", f"experiment={experiment}",
-                f"hydra/launcher={cfg.launcher}", f"hydra.sweep.dir={root}/sweeps/${{name}}/${{profile}}"]
+                f"hydra/launcher={cfg.launcher}", f"hydra.sweep.dir={root}/sweeps/${{name}}/${{profile}}",
+                f"stages_dir={root}/stages"]
         if cfg.launcher == "local":
-            argv.append(f"hydra.launcher.n_jobs={cfg.jobs}")
-        steps.append((experiment, argv + list(cfg.extra)))
-    steps.append(("claims", [sys.executable, "-m", "theory.verify", "--jobs", str(cfg.jobs),
-                             "--profile", LEDGER_PROFILES[cfg.profile],
-                             "--out", f"{root}/claims/{LEDGER_PROFILES[cfg.profile]}"]))
-    steps.append(("figures", [sys.executable, "-m", "figures", "--profile", cfg.profile,
-                              "--results-root", f"{root}/sweeps", "--claims-root", f"{root}/claims",
-                              "--figures-root", f"{root}/figures"]))
-    steps.append(("compounding", [sys.executable, "-m", "sweeps.compounding", "--profile", cfg.profile,
-                                  "--results-root", f"{root}/sweeps"]))
-    steps.append(("checks", [sys.executable, "-m", "sweeps.checks", "--profile", cfg.profile,
-                             "--results-root", f"{root}/sweeps", "--out", f"{root}/checks/{cfg.profile}"]))
+            argv.append(f"hydra.launcher.n_jobs={inner}")
+        steps.append(Step(experiment, argv + list(cfg.extra), independent=True))
+    steps.append(Step("claims", [sys.executable, "-m", "theory.verify", "--jobs", str(inner),
+                                 "--profile", LEDGER_PROFILES[cfg.profile],
+                                 "--out", f"{root}/claims/{LEDGER_PROFILES[cfg.profile]}"], independent=True))
+    steps.sort(key=lambda step: -EXPECTED_CORE_SECONDS.get(step.name, 0))
+    steps.append(Step("figures", [sys.executable, "-m", "figures", "--profile", cfg.profile,
+                                  "--results-root", f"{root}/sweeps", "--claims-root", f"{root}/claims",
+                                  "--figures-root", f"{root}/figures"], independent=False))
+    steps.append(Step("checks", [sys.executable, "-m", "sweeps.checks", "--profile", cfg.profile,
+                                 "--results-root", f"{root}/sweeps", "--out", f"{root}/checks/{cfg.profile}"],
+                      independent=False))
     return steps
+
+
+PRINT_LOCK = threading.Lock()
+
+
+def run_step(step: Step, log_dir: Path) -> dict:
+    """Run one step, its output echoed line by line with the step's name in front and kept in <log_dir>/<name>.log."""
+    with PRINT_LOCK:
+        print(f"== {step.name}: {' '.join(step.argv[1:])}", flush=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(log_dir / f"{step.name}.log", "w") as log, subprocess.Popen(
+            step.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as process:
+        for line in process.stdout:
+            log.write(line)
+            with PRINT_LOCK:
+                print(f"[{step.name}] {line}", end="", flush=True)
+    seconds = time.perf_counter() - start
+    with PRINT_LOCK:
+        print(f"== {step.name} finished: exit {process.returncode}, {seconds:.0f} s", flush=True)
+    return {"name": step.name, "argv": step.argv, "returncode": process.returncode, "seconds": seconds}
+
+
+def run_all(steps: list[Step], lane_count: int, log_dir: Path) -> tuple[list[dict], dict]:
+    """Independent steps on ``lane_count`` lanes (each free lane takes the next step: longest-first list
+    scheduling), then the rest in order.  Also returns the core use of the lane phase: wall seconds, CPU seconds of
+    every process it ran (children's rusage: the sweeps' workers included, they run in-process at n_jobs = 1) and
+    the idle core-seconds lanes × wall − CPU."""
+    independent = [step for step in steps if step.independent]
+    cpu_before, start = _children_cpu_seconds(), time.perf_counter()
+    with ThreadPoolExecutor(max_workers=lane_count) as pool:
+        ran = list(pool.map(lambda step: run_step(step, log_dir), independent))
+    wall, cpu = time.perf_counter() - start, _children_cpu_seconds() - cpu_before
+    use = {"lanes": lane_count, "wall_seconds": wall, "cpu_seconds": cpu,
+           "idle_core_seconds": max(0.0, lane_count * wall - cpu)}
+    ran += [run_step(step, log_dir) for step in steps if not step.independent]
+    return ran, use
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -87,6 +169,25 @@ def markdown_table(frame: pd.DataFrame) -> str:
     rule = "|" + "---|" * len(frame.columns)
     rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
+
+
+def stage_use(root: Path, profile: str) -> str:
+    """Per sweep: jobs, and of their NTP and RL stages how many the sweep computed and how many it reused (made by
+    another job or sweep first: core/stages.py), from the provenance columns of each results table."""
+    rows = []
+    for experiment in SWEEPS[profile]:
+        name = experiment.removeprefix("sweep_").removesuffix("_quick")
+        table = root / "sweeps" / name / profile / RESULTS
+        if not table.exists():
+            continue
+        runs = pd.read_parquet(table)
+        row = {"sweep": name, "jobs": len(runs)}
+        for stage in ("ntp", "rl"):
+            column = f"stages.{stage}.reused"
+            reused = runs[column].dropna().astype(bool) if column in runs else pd.Series(dtype=bool)
+            row[f"{stage} computed"], row[f"{stage} reused"] = int((~reused).sum()), int(reused.sum())
+        rows.append(row)
+    return markdown_table(pd.DataFrame(rows)) if rows else "no sweep table"
 
 
 def key_numbers(results_file: Path) -> str:
@@ -148,7 +249,7 @@ def verdict_tally(cfg: ReproduceConfig) -> list[str]:
     return lines + [f"- missing ledger: {path}" for path in missing]
 
 
-def write_report(cfg: ReproduceConfig, ran: list[dict]) -> Path:
+def write_report(cfg: ReproduceConfig, ran: list[dict], use: dict | None = None) -> Path:
     root = Path(cfg.results)
     report_dir = root / "report" / cfg.profile
     out = [f"# Reproduction report (profile `{cfg.profile}`)", "", "## Verdicts by kind (claims ledger and sweep "
@@ -157,12 +258,18 @@ def write_report(cfg: ReproduceConfig, ran: list[dict]) -> Path:
     out += [shlex.join(["python", *step["argv"][1:]]) for step in ran] + ["```", ""]
     out += ["| step | exit | seconds |", "|---|---|---|"]
     out += [f"| {s['name']} | {s['returncode']} | {s['seconds']:.0f} |" for s in ran] + [""]
+    if use:
+        idle_share = use["idle_core_seconds"] / max(use["lanes"] * use["wall_seconds"], 1e-9)
+        out += [f"The sweeps and the ledger ran on {use['lanes']} lane(s) side by side: {use['wall_seconds']:.0f} s "
+                f"wall, {use['cpu_seconds']:.0f} CPU seconds, {use['idle_core_seconds']:.0f} idle core-seconds "
+                f"({idle_share:.0%} of the cores' time).", ""]
     figures = sorted((root / "figures" / cfg.profile).glob("*.png"))
     out += ["## Figures", ""]
     out += [f"![{p.stem}]({Path('..', '..', 'figures', cfg.profile, p.name).as_posix()})" for p in figures]
     if not figures:
         out.append("No figure was built: see the figures step above.")
-    out += ["", "## Key numbers (mean ± sd over seeds)", ""]
+    out += ["", "## Stages computed and reused", "", stage_use(root, cfg.profile), ""]
+    out += ["## Key numbers (mean ± sd over seeds)", ""]
     for experiment in SWEEPS[cfg.profile]:
         name = experiment.removeprefix("sweep_").removesuffix("_quick")
         table = root / "sweeps" / name / cfg.profile / RESULTS
@@ -185,13 +292,10 @@ ConfigStore.instance().store(name="reproduce_schema", node=ReproduceConfig)
 @hydra.main(version_base="1.3", config_path="../conf", config_name="reproduce")
 def main(raw) -> None:
     cfg: ReproduceConfig = OmegaConf.to_object(raw)
-    ran = []
-    for name, argv in commands(cfg):
-        print(f"== {name}: {' '.join(argv[1:])}", flush=True)
-        start = time.perf_counter()
-        returncode = subprocess.run(argv).returncode
-        ran.append({"name": name, "argv": argv, "returncode": returncode, "seconds": time.perf_counter() - start})
-    report = write_report(cfg, ran)
+    ran, use = run_all(commands(cfg), lanes(cfg), Path(cfg.results) / "reproduce" / cfg.profile / "logs")
+    print(f"independent steps: {use['wall_seconds']:.0f} s on {use['lanes']} lane(s), {use['cpu_seconds']:.0f} CPU s, "
+          f"{use['idle_core_seconds']:.0f} idle core-seconds")
+    report = write_report(cfg, ran, use)
     failed = [s["name"] for s in ran if s["returncode"] != 0]
     print(f"wrote {report}" + (f"; failed steps: {', '.join(failed)}" if failed else ""))
     if failed:

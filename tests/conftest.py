@@ -1,5 +1,11 @@
-"""Shared fixtures: composing the Hydra configs of an entry point without running it."""
+"""Shared fixtures: composing the Hydra configs of an entry point without running it.
 
+The results root (core/paths.py) is a fresh temporary directory for the whole test session, set before any suite
+module is imported: no test writes into the project's results/, and subprocesses inherit it.
+"""
+
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+os.environ["NTP_RL_RESULTS"] = tempfile.mkdtemp(prefix="ntp_rl_results_")
 
 
 @pytest.fixture

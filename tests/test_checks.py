@@ -329,7 +329,7 @@ def test_missing_table_is_an_error_naming_the_sweep_command(tmp_path):
     assert star.verdict == "error" and "experiment=sweep_fig4_star_quick" in star.reason
     (tmp_path / "fig1_ntp_vs_rl" / "quick" / COMPOUNDING).unlink()
     identity = {r.id: r for r in run_checks("quick", tmp_path)}["parity.compounding.failure_is_d_times_step_error"]
-    assert identity.verdict == "error" and "python -m sweeps.compounding --profile quick" in identity.reason
+    assert identity.verdict == "error" and "experiment=sweep_fig1_ntp_vs_rl_quick" in identity.reason
     # Paper-size checks whose sweeps were never run are errors naming their command.
     chance = {r.id: r for r in run_checks("paper", tmp_path)}["parity.ntp.greedy_at_chance_below_third"]
     assert chance.verdict == "error" and "experiment=sweep_fig1_ntp_vs_rl hydra/launcher=local" in chance.reason

@@ -11,14 +11,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 import sweeps.pipeline as pipeline
+from core.paths import results_root
 from sweeps.collect import RESULTS, STEPS, collect, collect_and_write, job_dirs
 from sweeps.collect import main as collect_main
-from sweeps.compounding import main as compounding_main
-from sweeps.compounding import sweep_compounding
+from sweeps.compounding import COMPOUNDING, PROFILE_SEED
+from sweeps.compounding_checks import COMPOUNDING_SWEEPS
 from sweeps.config import PipelineConfig, register_pipeline_configs
+from toy.compounding import checkpoint_error_profile
 
 register_pipeline_configs()
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -45,7 +48,7 @@ def seeds(cfg) -> list[int]:
 
 
 FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star", "scaling_ntp", "scaling_rl")
-# The d = 50 headline (issue 7) and the ablations (issue 3): their point is the scale / the full NTP stage, so they
+# The d = 50 headline and the ablations: their point is the scale / the full NTP stage, so they
 # have no minutes-scale copy.
 PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws", "endogenous_rl")
 
@@ -61,7 +64,7 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
     typed: PipelineConfig = compose_typed("pipeline", [f"experiment={experiment}"])
     profile = "quick" if experiment.endswith("_quick") else "paper"
     assert typed.profile == profile and typed.name == experiment.removeprefix("sweep_").removesuffix("_quick")
-    assert cfg.hydra.sweep.dir == f"results/sweeps/{typed.name}/{profile}"
+    assert cfg.hydra.sweep.dir == f"{results_root()}/sweeps/{typed.name}/{profile}"
     assert len(seeds(cfg)) >= 2 and typed.threads == 1
     if profile == "quick":  # the quick size is a smaller copy of the paper size, never a different experiment
         paper = compose_typed("pipeline", [f"experiment={experiment.removesuffix('_quick')}"])
@@ -125,7 +128,7 @@ def test_experiment_composes_with_each_launcher(experiment, launcher, target):
     if launcher == "slurm":
         pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="optional extra: pip install -e .[slurm]")
     cfg = compose_with_hydra([f"experiment={experiment}", f"hydra/launcher={launcher}"])
-    assert cfg.hydra.launcher._target_.endswith(target) and cfg.hydra.sweep.dir.startswith("results/sweeps/")
+    assert cfg.hydra.launcher._target_.endswith(target) and cfg.hydra.sweep.dir.startswith(f"{results_root()}/sweeps/")
     job_dir_name = OmegaConf.to_container(cfg.hydra.sweep)["subdir"]  # unresolved: compose has no job overrides
     assert job_dir_name == "${hydra.job.override_dirname}" and cfg.threads == 1
 
@@ -144,7 +147,8 @@ def test_launcher_presets_compose():
                                              ("rl.group_size=1", "rl.group_size"), ("name=a/b", "name"),
                                              ("threads=0", "threads"), ("task.p_cot=2", "task.p_cot")])
 def test_bad_values_fail_at_start_naming_the_field(compose_typed, override, field):
-    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+    # A choice (enum) fails while Hydra composes, a range check when the dataclass validates: both name the field.
+    with pytest.raises((ValueError, ConfigCompositionException), match=field.replace(".", r"\.")):
         compose_typed("pipeline", [override])
 
 
@@ -161,16 +165,19 @@ def test_a_finished_job_is_reused_only_by_the_same_config(compose_typed, tmp_pat
     assert pipeline.run(compose_typed("pipeline", [*TINY, "rl=none", "threads=2"]), tmp_path / "job") == first
     with pytest.raises(ValueError, match=r"different config \(train\.steps: 4 -> 5\)"):
         pipeline.run(compose_typed("pipeline", [*TINY, "rl=none", "train.steps=5"]), tmp_path / "job")
-    (tmp_path / "job" / "summary.json").unlink()  # finished ntp/ only: a changed NTP config must not reuse it
-    with pytest.raises(ValueError, match=r"ntp/summary\.json was made by a different config"):
-        pipeline.run(compose_typed("pipeline", [*TINY, "rl=none", "seed=3"]), tmp_path / "job")
+    # Finished ntp/ only: a changed NTP config cannot reuse it (stages are content-addressed), it gets its own stage.
+    (tmp_path / "job" / "summary.json").unlink()
+    first_stage = (tmp_path / "job" / "ntp").resolve()
+    third = pipeline.run(compose_typed("pipeline", [*TINY, "rl=none", "seed=3"]), tmp_path / "job")
+    assert third["stages"]["ntp"]["key"] != first["stages"]["ntp"]["key"]
+    assert (tmp_path / "job" / "ntp").resolve() != first_stage and (first_stage / "summary.json").exists()
 
 
 @pytest.fixture(scope="module")
 def joblib_sweep(tmp_path_factory):
     """One tiny 2-job NTP+GRPO sweep through the local (joblib, n_jobs=2) launcher."""
     sweep_dir = tmp_path_factory.mktemp("sweep")
-    args = [*TINY, "seed=0,1"]
+    args = [*TINY, "seed=0,1", "compounding_prompts=64"]
     run_sweep(sweep_dir, "hydra/launcher=local", *args)
     return sweep_dir, args
 
@@ -192,15 +199,19 @@ def test_joblib_multirun_writes_finished_jobs_and_tables(joblib_sweep):
     assert (ntp_first == runs.set_index("seed")["ntp.greedy/accuracy"]).all()  # RL starts where NTP ended
 
 
-def test_compounding_table_has_a_row_per_trained_model_within_the_union_bound(joblib_sweep):
+def test_jobs_measure_the_compounding_profile_of_every_model_they_train(joblib_sweep):
     sweep_dir, _ = joblib_sweep
-    table = sweep_compounding(sweep_dir, prompts=64)
+    table = pd.read_parquet(sweep_dir / COMPOUNDING)  # written by the collect callback from the jobs' summaries
     assert sorted(zip(table["job"], table["stage"], strict=True)) == sorted(
         (job.name, stage) for job in job_dirs(sweep_dir) for stage in ("ntp", "rl"))
     assert (table["d"] == 4).all() and (table["chain_steps"] == 3).all()
     assert (table["chain_failure"] <= table["sum_step_error"] + 1e-9).all()  # union bound
     assert (table["max_step_error"] * 3 >= table["sum_step_error"] - 1e-9).all()
-    assert compounding_main(["--profile", "quick", "--results-root", str(sweep_dir / "absent")]) == 1
+    # The same numbers as measuring the stored checkpoint afresh (the profile is kept next to it, not re-measured).
+    job = job_dirs(sweep_dir)[0]
+    fresh = checkpoint_error_profile(job / "ntp", 64, PROFILE_SEED)
+    row = table[(table["job"] == job.name) & (table["stage"] == "ntp")].iloc[0]
+    assert row["chain_failure"] == fresh["chain_failure"] and row["first_step_error"] == fresh["per_step_error"][0]
 
 
 def stamp(path: Path) -> tuple[int, bytes]:
@@ -301,3 +312,9 @@ def test_a_directory_without_jobs_is_an_error(tmp_path):
     (tmp_path / "quick").mkdir()
     with pytest.raises(FileNotFoundError, match="no pipeline job directories"):
         collect(tmp_path)
+
+
+@pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS
+                                        if e.removeprefix("sweep_").removesuffix("_quick") in COMPOUNDING_SWEEPS])
+def test_the_sweeps_the_compounding_checks_read_measure_compounding(compose_typed, experiment):
+    assert compose_typed("pipeline", [f"experiment={experiment}"]).compounding_prompts > 0

@@ -258,6 +258,6 @@ def test_damaged_parquet_names_the_file(sharpening_ledger, tmp_path, capsys):
 
 
 def test_reproduction_points_the_figures_at_its_own_ledger():
-    figures_step = dict(commands(ReproduceConfig(profile="quick", results="R")))["figures"]
-    assert figures_step[figures_step.index("--claims-root") + 1] == "R/claims"
-    assert dict(commands(ReproduceConfig(profile="quick", results="R")))["claims"][-1] == "R/claims/quick"
+    steps = {step.name: step.argv for step in commands(ReproduceConfig(profile="quick", results="R"))}
+    assert steps["figures"][steps["figures"].index("--claims-root") + 1] == "R/claims"
+    assert steps["claims"][-1] == "R/claims/quick"

@@ -9,7 +9,7 @@ Claims come from ``theory/*_claims.py`` (exact objects) and ``learned/*_claims.p
 against them); the sweep checks (``sweeps/checks.py``) run in ``python -m sweeps.checks``.  Both use one registry,
 one engine and one schema (core/ledger.py, core/ledger_report.py).  The verdicts must not depend on ``--seed``.
 
-Exit status: 0 when every check ran (whatever the verdicts: a failing seed claim is a finding),
+Exit status: 0 when every check ran (whatever the verdicts: a failing source claim is a finding),
 1 when at least one check could not run (verdict ``error``), 2 for bad arguments.
 """
 
@@ -26,9 +26,10 @@ import torch
 
 from core.ledger import PROFILES, Context, discover
 from core.ledger_report import format_table, run_claims, write_ledger
+from core.paths import results_root
 
 CLAIM_PACKAGES = ("theory", "learned")  # the packages whose *_claims.py modules this command runs
-CLAIMS_ROOT = Path("results/claims")
+CLAIMS_ROOT = results_root() / "claims"
 
 
 def default_out(profile: str, seed: int, root: Path = CLAIMS_ROOT) -> Path:

@@ -10,8 +10,9 @@ Rows (each the median of ``--repeats`` timed repetitions after a warm-up):
   Ours, the reference (and the compiled model) are timed in interleaved rounds (A B A B ...), and ``time_vs_base``
   is the median over rounds of the round's time ratio, so a slow spell of a shared machine cancels out.
 * ``rollout``: generating a full response for a batch of prompts with and without the key-value cache.
-* ``rl_iteration``: seconds per GRPO iteration (default RLConfig: 32 prompts × 8 samples, rollout +
-  teacher-forced log-probs of the policy and the reference + one update).
+* ``rl_iteration``: seconds per GRPO iteration (default RLConfig: 32 prompts × 8 samples, no KL penalty: rollout +
+  one teacher-forced pass of the policy + one update), next to the same with the KL-to-start diagnostic computed
+  at every iteration (one more reference pass; post-training computes it at evaluation iterations only).
 * ``thread_scaling``: training at the first d with 1 and with 2 torch threads in this process (interleaved).
 * ``process_scaling``: 1 process vs 2 concurrent processes of one thread each (aggregate tokens/s), i.e. what a
   2-job sweep gets out of 2 cores.
@@ -36,6 +37,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.paths import results_root
 from core.runio import torch_threads
 from toy import policy_gradient
 from toy.config import GPTConfig, RLConfig
@@ -196,13 +198,24 @@ def bench_rollout(d: int, model_cfg: GPTConfig, prompts: int, repeats: int) -> d
 
 
 def bench_rl_iteration(d: int, model_cfg: GPTConfig, repeats: int) -> dict:
+    """Seconds per GRPO iteration (default RLConfig, no KL penalty) as post-training runs it (the KL-to-start
+    diagnostic only at evaluation iterations) and with the diagnostic at every iteration (one more reference pass),
+    interleaved; ``diagnostic_cost`` is the median round ratio of the two."""
     layout = ParityLayout(d)
-    model = make_model("ours", layout, model_cfg)
-    reference = copy.deepcopy(model).requires_grad_(False)
     cfg = RLConfig(iterations=10**6)
-    iterations = policy_gradient.iterate(model, reference, layout, cfg, torch.Generator().manual_seed(0))
-    seconds = median_seconds(lambda: next(iterations), repeats)
-    return {"d": d, "rollouts": cfg.prompts * cfg.group_size, "seconds_per_iteration": seconds}
+    calls = {}
+    for name, diagnose_every in (("lean", 10**6), ("diagnosed", 1)):
+        model = make_model("ours", layout, model_cfg)
+        reference = copy.deepcopy(model).requires_grad_(False)
+        iterations = policy_gradient.iterate(model, reference, layout, cfg, torch.Generator().manual_seed(0),
+                                             diagnose_every=diagnose_every)
+        calls[name] = lambda iterations=iterations: next(iterations)
+    for call in calls.values():
+        call()  # warm-up
+    times = interleaved_seconds(calls, repeats)
+    return {"d": d, "rollouts": cfg.prompts * cfg.group_size, "seconds_per_iteration": statistics.median(times["lean"]),
+            "seconds_per_iteration_diagnosed": statistics.median(times["diagnosed"]),
+            "diagnostic_cost": paired_ratio(times["diagnosed"], times["lean"])}
 
 
 def print_tables(result: dict) -> None:
@@ -218,9 +231,10 @@ def print_tables(result: dict) -> None:
     for r in result["rollout"]:
         print(f"{r['d']:>3} {r['cached_tokens_per_s']:>25.0f} {r['uncached_tokens_per_s']:>11.0f} "
               f"{r['cache_speedup']:>8.2f}x")
-    print(f"{'d':>3} {'GRPO s/iteration':>17} {'rollouts':>9}")
+    print(f"{'d':>3} {'GRPO s/iteration':>17} {'(KL logged every iteration)':>28} {'ratio':>6} {'rollouts':>9}")
     for r in result["rl_iteration"]:
-        print(f"{r['d']:>3} {r['seconds_per_iteration']:>17.3f} {r['rollouts']:>9}")
+        print(f"{r['d']:>3} {r['seconds_per_iteration']:>17.3f} {r['seconds_per_iteration_diagnosed']:>28.3f} "
+              f"{r['diagnostic_cost']:>5.2f}x {r['rollouts']:>9}")
     for name, one, two in (("thread", "one_thread", "two_threads"), ("process", "one_process", "two_processes")):
         r = result[f"{name}_scaling"]
         print(f"d={r['d']} training tokens/s, {one.replace('_', ' ')}: {r[f'{one}_tokens_per_s']:.0f}, "
@@ -236,7 +250,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=10, help="training steps per timed repetition")
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions (median reported)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile of the model (slow start)")
-    parser.add_argument("--out", type=Path, default=Path("results/bench/toy_bench.json"), help="JSON output")
+    parser.add_argument("--out", type=Path, default=results_root() / "bench" / "toy_bench.json", help="JSON output")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     model_cfg = GPTConfig()

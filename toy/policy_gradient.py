@@ -1,4 +1,4 @@
-"""GRPO and REINFORCE with a baseline on the parity task (Tsilivis et al. 2025 §3, research notes §4).
+"""GRPO and REINFORCE with a baseline on the parity task (Tsilivis et al. 2025 §3; docs/research/parity_cot_rl.md §4).
 
 One iteration: draw P prompts, sample G responses each at temperature T from the current policy π_θ,
 reward R = 1 if the extracted answer is correct else 0 (malformed responses earn 0), then ascend
@@ -12,7 +12,7 @@ the plain policy gradient E[A ∇ log π(r)].  The advantage is where the algori
 
 * **GRPO** (Shao et al. 2024): A_i = (R_i − mean_g R) / (std_g R + 1e-6) over the prompt's group,
   the division optional (``std_normalize``); std is the unbiased sample standard deviation, as in TRL.
-  The division is *off* by default (as in Dr. GRPO, Liu et al. 2025, and research/cpu_pilot.md): once most
+  The division is *off* by default (as in Dr. GRPO, Liu et al. 2025, and docs/research/cpu_pilot.md): once most
   groups are solved it multiplies the one failure of a 7-of-8 group by 1/std ≈ 2.8, and at d = 50 that
   collapsed 1 of 3 seeds right after it had solved the task (KL to the start 0.5 → 68 within 8 iterations,
   greedy accuracy 1.00 → 0.50); without it the same checkpoint stayed at 1.00 for 100 iterations.
@@ -23,8 +23,8 @@ Departures from the published algorithms: the KL term is the *exact* per-state K
 response tokens at the visited states (GRPO uses the k3 single-sample estimator); log-probabilities are
 those of the temperature-T policy that generated the rollouts; no reward model, no value network.
 
-**RL on the endogenous reward** (``reward = 'endogenous'``; Li et al. 2025, arXiv 2506.23235, eqs. (11)-(12);
-issue 13 item 3): the sequence reward of a response is the outcome endogenous reward of the frozen start model
+**RL on the endogenous reward** (``reward = 'endogenous'``; Li et al. 2025, arXiv 2506.23235, eqs. (11)-(12)):
+the sequence reward of a response is the outcome endogenous reward of the frozen start model
 π̂ (the ``reference`` below), r̂(r|x) = α log π̂(r|x) + V(s_1) at α = 1 (toy/endogenous_reward.py).  Every
 sample of a prompt's group shares V(s_1), so any group baseline removes it.  With ``kl_beta = β > 0`` the
 optimum of E[r̂] − β KL(π ‖ π̂) over response laws is π* ∝ π̂ · exp(r̂/β) = π̂^(1+α/β) / Z(x): a sharpening
@@ -145,15 +145,20 @@ def sequence_rewards(reference: torch.nn.Module, prompts: torch.Tensor, response
 
 def iterate(
     model: torch.nn.Module, reference: torch.nn.Module, layout: ParityLayout, cfg: RLConfig,
-    generator: torch.Generator,
+    generator: torch.Generator, diagnose_every: int = 1,
 ) -> Iterator[dict[str, float]]:
     """Run ``cfg.iterations`` policy-gradient iterations, yielding each iteration's rollout statistics.
 
     ``reference`` is the frozen start model: the KL reference (``kl_reference = 'start'``) and the model whose
-    endogenous reward is the reward (``reward = 'endogenous'``)."""
+    endogenous reward is the reward (``reward = 'endogenous'``).  An iteration runs only the passes its update
+    reads: the rollout, one teacher-forced pass of the policy with its backward (π_old is that pass detached: the
+    policy has not moved before the first epoch's update), and the reference's pass only when the KL penalty needs
+    it.  ``policy/kl_to_<kl_reference>`` is a diagnostic: without a penalty it is computed (one more reference
+    pass) only every ``diagnose_every`` iterations and at the last one, and absent from the other records."""
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     running_baseline = None
-    for _ in range(cfg.iterations):
+    penalised = cfg.kl_beta > 0
+    for iteration in range(1, cfg.iterations + 1):
         x = torch.randint(0, 2, (cfg.prompts, layout.d), generator=generator).repeat_interleave(cfg.group_size, 0)
         prompts = with_separator(x)
         responses = generate(model, prompts, layout.max_response_len, cfg.temperature, generator)
@@ -170,18 +175,19 @@ def iterate(
             running_baseline = cfg.baseline_momentum * baseline + (1 - cfg.baseline_momentum) * rewards.mean()
         advantages = advantages.flatten()
         mask = (responses != PAD).float()
-        with torch.no_grad():
-            old_log_probs = token_log_probs(response_log_dists(model, prompts, responses, cfg.temperature), responses)
-            if cfg.kl_reference == "start":
-                ref_log_dists = response_log_dists(reference, prompts, responses, cfg.temperature)
-            else:
-                ref_log_dists = uniform_response_log_dists(layout.max_response_len).to(old_log_probs.dtype)
+        with_kl = penalised or iteration % diagnose_every == 0 or iteration == cfg.iterations
+        ref_log_dists = reference_log_dists(reference, prompts, responses, layout, cfg) if with_kl else None
+        old_log_probs = None
         for _ in range(cfg.epochs):
             log_dists = response_log_dists(model, prompts, responses, cfg.temperature)
-            kl = exact_kl(log_dists, ref_log_dists)
-            token_advantages = advantages[:, None] - cfg.kl_beta * kl_to_go(kl, mask) if cfg.kl_to_go else advantages
-            loss = policy_loss(token_log_probs(log_dists, responses), old_log_probs, token_advantages, mask,
-                               cfg.loss_norm, cfg.clip_eps, kl, cfg.kl_beta)
+            log_probs = token_log_probs(log_dists, responses)
+            if old_log_probs is None:
+                old_log_probs = log_probs.detach()
+            kl = exact_kl(log_dists, ref_log_dists) if with_kl else None
+            token_advantages = (advantages[:, None] - cfg.kl_beta * kl_to_go(kl, mask) if penalised and cfg.kl_to_go
+                                else advantages)
+            loss = policy_loss(log_probs, old_log_probs, token_advantages, mask, cfg.loss_norm, cfg.clip_eps, kl,
+                               cfg.kl_beta)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"policy loss is {loss.item()}; try a lower rl.lr")
             optimizer.zero_grad(set_to_none=True)
@@ -190,14 +196,25 @@ def iterate(
         with torch.no_grad():
             entropy = -(log_dists.exp() * log_dists).sum(-1)
             tokens = mask.sum()
-            yield {
+            record = {
                 "reward/mean": rewards.mean().item(),
                 "reward/frac_zero_std_groups": (rewards.std(dim=1) == 0).float().mean().item(),
                 "rollout/long_fraction": stats.is_long.float().mean().item(),
                 "rollout/mean_length": stats.length.float().mean().item(),
                 "rollout/malformed": stats.malformed.float().mean().item(),
                 "policy/entropy": ((entropy * mask).sum() / tokens).item(),
-                f"policy/kl_to_{cfg.kl_reference}": ((kl * mask).sum() / mask.shape[0]).item(),
                 "loss": loss.item(),
                 **reward_stats,
             }
+            if with_kl:
+                record[f"policy/kl_to_{cfg.kl_reference}"] = ((kl * mask).sum() / mask.shape[0]).item()
+        yield record
+
+
+def reference_log_dists(reference: torch.nn.Module, prompts: torch.Tensor, responses: torch.Tensor,
+                        layout: ParityLayout, cfg: RLConfig) -> torch.Tensor:
+    """log π_ref(·|s_t) at every response position: the start model's teacher-forced pass, or the uniform law."""
+    if cfg.kl_reference == "uniform":
+        return uniform_response_log_dists(layout.max_response_len).to(torch.get_default_dtype())
+    with torch.no_grad():
+        return response_log_dists(reference, prompts, responses, cfg.temperature)

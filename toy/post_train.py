@@ -1,7 +1,8 @@
 """RL post-training after next-token prediction: ``python -m toy.post_train init_from=RUN_DIR rl.algo=...``.
 
 Starts from an NTP checkpoint (either model) and runs GRPO, REINFORCE (toy/policy_gradient.py) or STaR
-(toy/star.py).  Every iteration logs the algorithm's rollout statistics; every ``eval.every`` iterations
+(toy/star.py).  Every iteration logs the algorithm's rollout statistics and ``iteration_seconds`` (the update
+alone, evaluation excluded); every ``eval.every`` iterations
 (and at the end) the held-out metrics of toy/evaluate.py are added: greedy and sampled accuracy, long
 fraction, mean response length.  Same output contract as training runs: metrics.jsonl, checkpoint.pt,
 summary.json (atomically, last).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import hydra
@@ -41,6 +43,18 @@ from toy.models import load_checkpoint, save_checkpoint
 from toy.parity import ParityLayout
 
 
+def timed(steps: Iterator[dict[str, float]]) -> Iterator[dict[str, float]]:
+    """Each iteration's record with ``iteration_seconds``: the time of the update alone (rollouts, passes, step),
+    without the held-out evaluation that runs between iterations, so s/iteration is read off directly."""
+    while True:
+        started = time.perf_counter()
+        try:
+            stats = next(steps)
+        except StopIteration:
+            return
+        yield {**stats, "iteration_seconds": time.perf_counter() - started}
+
+
 def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
     """Post-train the checkpoint ``cfg.init_from`` and write the run's outputs into ``out_dir``."""
     out_dir = Path(out_dir)
@@ -57,7 +71,7 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
         steps = star.iterate(model, layout, rl, generator)
     else:
         reference = copy.deepcopy(model).eval().requires_grad_(False)
-        steps = policy_gradient.iterate(model, reference, layout, rl, generator)
+        steps = policy_gradient.iterate(model, reference, layout, rl, generator, diagnose_every=cfg.eval.every)
 
     (out_dir / METRICS).unlink(missing_ok=True)  # an interrupted earlier attempt starts over
     started = time.perf_counter()
@@ -66,7 +80,8 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
     record = {"iteration": 0, "seconds": 0.0, **start_metrics}
     with MetricsLog(out_dir / METRICS) as log:
         log.write(record)
-        iterations = () if solved_at is not None else tqdm(steps, total=rl.iterations, desc=rl.algo, disable=None)
+        iterations = () if solved_at is not None else tqdm(timed(steps), total=rl.iterations, desc=rl.algo,
+                                                            disable=None)
         for iteration, stats in enumerate(iterations, 1):
             record = {"iteration": iteration, "seconds": time.perf_counter() - started, **stats}
             if iteration % cfg.eval.every == 0 or iteration == rl.iterations:
