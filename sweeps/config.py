@@ -16,24 +16,31 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+import core.paths  # noqa: F401  (registers the ${results_root:} resolver the configs use)
 from toy.config import (
+    Choice,
     EvalConfig,
     OptimConfig,
+    Recipe,
+    RLAlgo,
     RLConfig,
     TaskConfig,
     TrainRunConfig,
+    coerce_choices,
     register_configs,
     require,
 )
 
 PROFILES = ("quick", "paper")
+Profile = Choice("Profile", PROFILES, module=__name__)
 # The claims-ledger profile (theory.verify --profile) that goes with each sweep size: reproduce runs it, figures
 # and sweeps.checks name it.
 LEDGER_PROFILES = {"quick": "quick", "paper": "full"}
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 EXPERIMENT_DIR = CONF_DIR / "experiment"
-RECIPES = tuple(sorted(path.stem for path in (CONF_DIR / "recipe").glob("*.yaml")))
-ABLATIONS = ("none", *sorted(path.stem for path in (CONF_DIR / "ablation").glob("*.yaml")))
+# The options of `ablation`: every file of conf/ablation/, listed when this module is imported.
+Ablation = Choice("Ablation", ("none", *sorted(path.stem for path in (CONF_DIR / "ablation").glob("*.yaml"))),
+                  module=__name__)
 
 
 def experiment_name(sweep: str, profile: str) -> str:
@@ -53,17 +60,22 @@ def sweep_experiments(profile: str) -> list[str]:
     quick = sorted(path.stem for path in EXPERIMENT_DIR.glob("sweep_*_quick.yaml"))
     return quick if profile == "quick" else sorted(path.stem for path in EXPERIMENT_DIR.glob("sweep_*.yaml")
                                                    if path.stem not in quick)
-RL_ALGOS = ("grpo", "reinforce", "star")
-# p_cot as a function of d (research/parity_cot_rl.md §6.4): polynomially small (efficient) or exponentially small.
+# p_cot as a function of d (docs/research/parity_cot_rl.md §6.4): polynomially small (efficient) or exponentially small.
 P_COT_LAWS = {"inv_d": lambda d: 1 / d, "inv_d2": lambda d: 1 / d**2, "exp_half_d": lambda d: 2.0 ** (-d / 2)}
+PCotLaw = Choice("PCotLaw", tuple(P_COT_LAWS), module=__name__)
+# RLConfig's algorithms and 'none' (an Enum with members cannot be subclassed, so this one is built from RLAlgo).
+PipelineRLAlgo = Choice("PipelineRLAlgo", ("none", *(algo.value for algo in RLAlgo)), module=__name__)
 
 
 @dataclass
 class PipelineRLConfig(RLConfig):
     """RLConfig whose ``algo`` may also be 'none' (no RL stage); the other fields keep RLConfig's docs."""
 
+    algo: PipelineRLAlgo = PipelineRLAlgo.grpo
+    """post-training algorithm: 'grpo', 'reinforce', 'star' (expert iteration) or 'none' (the job ends after NTP)"""
+
     def __post_init__(self) -> None:
-        require(self.algo in ("none", *RL_ALGOS), "rl.algo", f"'none' or one of {RL_ALGOS}", self.algo)
+        coerce_choices(self, "rl.")
         if self.algo != "none":
             super().__post_init__()
 
@@ -72,13 +84,13 @@ class PipelineRLConfig(RLConfig):
 class PipelineConfig:
     name: str = "adhoc"
     """experiment name; a sweep writes to results/sweeps/<name>/<profile>/ (figures read from there)"""
-    profile: str = "quick"
+    profile: Profile = Profile.quick
     """size of the experiment: 'quick' (minutes on a 2-core laptop) or 'paper' (the figure's full size)"""
     task: TaskConfig = field(default_factory=TaskConfig)
     """the parity mixture"""
-    recipe: str = "gpt"
+    recipe: Recipe = Recipe.gpt
     """the model family with its NTP optimiser: 'gpt' | 'linear' (conf/recipe/; sets `model` and `train`)"""
-    ablation: str = "none"
+    ablation: Ablation = Ablation.none
     """the ablation option this job runs ('none' outside experiment=sweep_ablations; set by conf/ablation/)"""
     model: Any = MISSING
     """model family and size (its family must be the recipe's: choose it with recipe=, not model=)"""
@@ -90,7 +102,7 @@ class PipelineConfig:
     """the RL stage after NTP (rl=grpo | reinforce | star | none); algo 'none' skips it"""
     rl_eval: EvalConfig = field(default_factory=lambda: EvalConfig(every=5))
     """held-out evaluation of the RL stage (every: in iterations / STaR rounds)"""
-    p_cot_law: str | None = None
+    p_cot_law: PCotLaw | None = None
     """set task.p_cot from task.d: 'inv_d' (1/d), 'inv_d2' (1/d²), 'exp_half_d' (2^(−d/2)); None: as given"""
     seed: int = 0
     """seed of both stages (model init, data stream, rollouts)"""
@@ -98,32 +110,27 @@ class PipelineConfig:
     """torch intra-op threads of the job (parallelism comes from the launcher's n_jobs, never from threads)"""
     log_every: int = 50
     """log the NTP training loss every this many steps"""
+    compounding_prompts: int = 0
+    """held-out prompts of the compounding-error profile each stage's model gets (sweeps/compounding.py); 0: none"""
+    stages_dir: str = "${results_root:}/stages"
+    """the content-addressed stage store (core/stages.py) shared by every sweep; not part of any stage's key"""
 
     def __post_init__(self) -> None:
         require(bool(self.name) and "/" not in self.name, "name", "a non-empty name without '/'", self.name)
-        require(self.profile in PROFILES, "profile", f"one of {PROFILES}", self.profile)
+        coerce_choices(self, "")
         require(self.threads >= 1, "threads", ">= 1", self.threads)
         require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
-        require(self.recipe in RECIPES, "recipe", f"one of {RECIPES}", self.recipe)
-        require(self.p_cot_law in (None, *P_COT_LAWS), "p_cot_law", f"None or one of {tuple(P_COT_LAWS)}",
-                self.p_cot_law)
+        require(self.compounding_prompts >= 0, "compounding_prompts", ">= 0", self.compounding_prompts)
         if self.p_cot_law is not None:
             self.task.p_cot = P_COT_LAWS[self.p_cot_law](self.task.d)
-        require(self.ablation in ABLATIONS, "ablation", f"'none' or one of conf/ablation/ {ABLATIONS[1:]}",
-                self.ablation)
-        # One knob: `model=linear` alone would keep the GPT recipe's optimiser (lr 1e-3, batch 128) silently.
-        if self.model.name != self.recipe:
-            raise ValueError(f"model is {self.model.name!r} but recipe is {self.recipe!r}: the recipe sets the model "
-                             f"and its NTP optimiser together, so choose recipe={self.model.name} instead of "
-                             f"model={self.model.name}")
-        # The model-specific checks (schema, leap vs model) live in TrainRunConfig: run them here too, so a
-        # bad job fails when the sweep starts rather than at its NTP stage.
+        # The model-specific checks (schema, model family vs recipe, leap vs model) live in TrainRunConfig: run
+        # them here too, so a bad job fails when the sweep starts rather than at its NTP stage.
         self.ntp_run_config()
 
     def ntp_run_config(self) -> TrainRunConfig:
         """The stand-alone NTP run this job's first stage is."""
-        return TrainRunConfig(task=self.task, model=self.model, train=self.train, eval=self.eval, seed=self.seed,
-                              threads=self.threads, log_every=self.log_every)
+        return TrainRunConfig(task=self.task, model=self.model, recipe=self.recipe, train=self.train, eval=self.eval,
+                              seed=self.seed, threads=self.threads, log_every=self.log_every)
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:

@@ -6,10 +6,11 @@ import sys
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 import toy.train as train_module
 from core.runio import read_summary
-from toy.config import register_configs
+from toy.config import MODEL_SCHEMAS, TrainRunConfig, register_configs
 from toy.models import load_checkpoint
 
 register_configs()
@@ -20,7 +21,7 @@ TINY = ["task.d=4", "train.steps=6", "train.batch_size=32", "eval.every=3", "eva
     "override, field",
     [("task.d=0", "task.d"), ("task.p_cot=1.5", "task.p_cot"), ("task.p_cot=-0.1", "task.p_cot"),
      ("model.width=30", "model.width"), ("model.name=mamba", "model.name"), ("threads=0", "threads"),
-     ("train.schedule=linear", "train.schedule"), ("eval.temperature=0", "eval.temperature")],
+     ("eval.temperature=0", "eval.temperature")],  # choice fields fail earlier, at composition (test_config_enums)
 )
 def test_bad_config_fails_at_start_naming_the_field(compose_typed, override, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -29,7 +30,7 @@ def test_bad_config_fails_at_start_naming_the_field(compose_typed, override, fie
 
 def test_linear_model_refuses_the_leap_chain(compose_typed):
     with pytest.raises(ValueError, match=r"task\.leap"):
-        compose_typed("train", ["model=linear", "task.leap=2"])
+        compose_typed("train", ["recipe=linear", "task.leap=2"])
 
 
 def test_unknown_model_group_option_is_rejected(compose_typed):
@@ -37,10 +38,37 @@ def test_unknown_model_group_option_is_rejected(compose_typed):
         compose_typed("train", ["model=mamba"])
 
 
-@pytest.mark.parametrize("experiment", ["ntp_gpt_p45", "ntp_gpt_p20", "ntp_linear"])
-def test_experiment_presets_compose(compose_typed, experiment):
-    cfg = compose_typed("train", [f"experiment={experiment}"])
-    assert cfg.task.d == 16 and cfg.train.steps >= 1000
+def test_the_recipe_sets_model_and_optimiser_and_a_model_of_another_family_is_an_error(compose_typed):
+    linear = compose_typed("train", ["recipe=linear"])
+    assert (linear.model.name, linear.recipe, linear.train.batch_size, linear.train.lr) == ("linear", "linear", 4096,
+                                                                                             0.05)
+    gpt = compose_typed("train", [])
+    assert (gpt.model.name, gpt.recipe, gpt.train.batch_size, gpt.train.schedule) == ("gpt", "gpt", 128, "cosine")
+    with pytest.raises(ValueError, match=r"model is 'linear' but recipe is 'gpt'.*recipe=linear instead of model="):
+        compose_typed("train", ["model=linear"])
+    with pytest.raises(ValueError, match=r"model is 'gpt' but recipe is 'linear'"):
+        compose_typed("train", ["recipe=linear", "model=gpt"])
+
+
+# The presets as they were when each file copied its recipe's optimiser (model family, then the file's values):
+# composing them with their recipe must give the same config, value for value, plus the recipe field.
+PRESETS_BEFORE_RECIPES = {
+    "ntp_gpt_p20": ("gpt", {"task": {"d": 16, "p_cot": 0.2}, "eval": {"every": 500}, "train": {
+        "steps": 3000, "batch_size": 128, "lr": 1e-3, "schedule": "cosine", "min_lr_ratio": 0.05}}),
+    "ntp_gpt_p45": ("gpt", {"task": {"d": 16, "p_cot": 0.45}, "eval": {"every": 500}, "train": {
+        "steps": 3000, "batch_size": 128, "lr": 1e-3, "schedule": "cosine", "min_lr_ratio": 0.05}}),
+    "ntp_linear": ("linear", {"task": {"d": 16, "p_cot": 0.3}, "eval": {"prompts": 4096, "every": 500}, "train": {
+        "steps": 2000, "batch_size": 4096, "lr": 0.05, "weight_decay": 0.0, "warmup_steps": 0, "schedule": "cosine",
+        "min_lr_ratio": 0.002, "grad_clip": 0.0}}),
+}
+
+
+@pytest.mark.parametrize("experiment", sorted(PRESETS_BEFORE_RECIPES))
+def test_presets_compose_their_recipe_value_for_value(compose_typed, experiment):
+    family, values = PRESETS_BEFORE_RECIPES[experiment]
+    before = OmegaConf.merge(OmegaConf.structured(TrainRunConfig(model=MODEL_SCHEMAS[family]())), values)
+    after = OmegaConf.structured(compose_typed("train", [f"experiment={experiment}"]))
+    assert OmegaConf.to_container(after) == OmegaConf.to_container(before) | {"recipe": family}
 
 
 def test_same_config_and_seed_give_identical_summaries(compose_typed, tmp_path):
@@ -85,12 +113,14 @@ def test_nan_in_training_stops_with_a_clear_error_and_no_summary(compose_typed, 
 def test_hydra_entry_point_end_to_end(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "toy.train", *TINY, "model=linear", f"hydra.run.dir={out}"],
+        [sys.executable, "-m", "toy.train", *TINY, "recipe=linear", f"hydra.run.dir={out}"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = read_summary(out)
     assert summary["config"]["model"]["name"] == "linear" and "greedy/accuracy" in summary["final"]
+    # choice fields are stored as their plain values (json), not as enum names
+    assert (summary["config"]["recipe"], summary["config"]["train"]["schedule"]) == ("linear", "cosine")
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [2, 3, 4, 6]
     assert (out / "checkpoint.pt").exists() and (out / ".hydra" / "config.yaml").exists()

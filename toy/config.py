@@ -2,14 +2,17 @@
 
 Each field carries a one-line doc (the string under it).  Values are checked when the config is turned
 into these dataclasses (``OmegaConf.to_object`` runs ``__post_init__``): a bad value fails at start with
-a message naming the field and its allowed range.
+a message naming the field and its allowed range.  Choice fields are ``Choice`` enums: OmegaConf rejects a
+value that is not an option already at composition, naming the field and the options.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum, auto
+from typing import Any, get_args, get_type_hints
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -18,6 +21,94 @@ from omegaconf import MISSING
 def require(ok: bool, name: str, allowed: str, value: Any) -> None:
     if not ok:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+class Choice(str, Enum):
+    """The options of a choice field.  Each member's name is its value (OmegaConf parses a value by name, Python
+    by value: both accept the same strings); the str mixin keeps comparisons with plain strings, dict lookups and
+    json output working, and ``__str__`` makes printing and f-strings show the plain value."""
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list) -> str:
+        return name  # auto() is the member's own name
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@functools.cache
+def choice_fields(schema: type) -> dict[str, tuple[type[Choice], bool]]:
+    """The Choice-typed fields of a dataclass schema: name -> (options, whether None is allowed)."""
+    fields = {}
+    for name, hint in get_type_hints(schema).items():
+        kinds = get_args(hint) or (hint,)
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, Choice):
+                fields[name] = (kind, type(None) in kinds)
+    return fields
+
+
+def coerce_choices(config: Any, prefix: str) -> None:
+    """Turn the plain strings of a config built in Python into its Choice members (a composed config has them
+    already), so a value that is not an option fails there too, naming the field and the options."""
+    for name, (options, optional) in choice_fields(type(config)).items():
+        value = getattr(config, name)
+        if isinstance(value, options) or (value is None and optional):
+            continue
+        allowed = [option.value for option in options]
+        require(value in allowed, f"{prefix}{name}", f"one of {allowed}", value)
+        setattr(config, name, options(value))
+
+
+class Recipe(Choice):
+    """A model family with its NTP optimiser (conf/recipe/<name>.yaml); the name is the family's model.name."""
+
+    gpt = auto()
+    linear = auto()
+
+
+class Schedule(Choice):
+    """Learning-rate schedule after warm-up."""
+
+    constant = auto()
+    cosine = auto()
+
+
+class RLAlgo(Choice):
+    """Post-training algorithm."""
+
+    grpo = auto()
+    reinforce = auto()
+    star = auto()
+
+
+class LossNorm(Choice):
+    """Normalisation of the policy-gradient loss (toy/policy_gradient.py)."""
+
+    sequence_sum = auto()
+    sequence_mean = auto()
+    token = auto()
+
+
+class Baseline(Choice):
+    """REINFORCE baseline."""
+
+    leave_one_out = auto()
+    running_mean = auto()
+
+
+class Reward(Choice):
+    """Sequence reward of RL."""
+
+    verifiable = auto()
+    endogenous = auto()
+
+
+class KLReference(Choice):
+    """Reference law of the KL penalty and diagnostic."""
+
+    start = auto()
+    uniform = auto()
 
 
 @dataclass
@@ -60,7 +151,7 @@ class GPTConfig:
 @dataclass
 class LinearConfig:
     name: str = "linear"
-    """model family: the autoregressive linear model of research/parity_cot_rl.md §2 (no size knobs)"""
+    """model family: the autoregressive linear model of docs/research/parity_cot_rl.md §2 (no size knobs)"""
 
     def __post_init__(self) -> None:
         require(self.name == "linear", "model.name", "'linear' for this schema (use model=gpt)", self.name)
@@ -85,7 +176,7 @@ class OptimConfig:
     """AdamW second-moment decay"""
     warmup_steps: int = 100
     """linear warm-up steps"""
-    schedule: str = "constant"
+    schedule: Schedule = Schedule.constant
     """learning-rate schedule after warm-up: 'constant' or 'cosine' (to min_lr_ratio * lr)"""
     min_lr_ratio: float = 0.0
     """final lr / peak lr of the cosine schedule"""
@@ -93,6 +184,7 @@ class OptimConfig:
     """global gradient-norm clip (0 disables)"""
 
     def __post_init__(self) -> None:
+        coerce_choices(self, "train.")
         require(self.steps >= 1, "train.steps", ">= 1", self.steps)
         require(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
         require(self.lr > 0, "train.lr", "> 0", self.lr)
@@ -100,13 +192,14 @@ class OptimConfig:
         require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "train.beta1/beta2", "in [0, 1)",
                  (self.beta1, self.beta2))
         require(self.warmup_steps >= 0, "train.warmup_steps", ">= 0", self.warmup_steps)
-        require(self.schedule in ("constant", "cosine"), "train.schedule", "'constant' or 'cosine'", self.schedule)
         require(0 <= self.min_lr_ratio <= 1, "train.min_lr_ratio", "in [0, 1]", self.min_lr_ratio)
         require(self.grad_clip >= 0, "train.grad_clip", ">= 0", self.grad_clip)
 
 
 # Held-out metrics (toy/evaluate.py) a run may stop on: solved (greedy) or chain learned (forced long).
-STOP_METRICS = ("greedy/accuracy", "forced_long/accuracy", "teacher_forced/chain_accuracy", "sampled/accuracy")
+STOP_METRICS = ("greedy/accuracy", "forced_long/accuracy", "teacher_forced/chain_accuracy",
+                "teacher_forced/chain_probability", "sampled/accuracy")
+StopMetric = Choice("StopMetric", STOP_METRICS, module=__name__)  # functional: the names contain '/'
 
 
 @dataclass
@@ -119,17 +212,16 @@ class EvalConfig:
     """evaluate every this many steps (and at the end)"""
     seed: int = 2024
     """seed of the held-out set and of evaluation sampling (fixed across runs so runs are comparable)"""
-    stop_metric: str | None = None
+    stop_metric: StopMetric | None = None
     """stop at the first evaluation where this held-out metric reaches stop_at (None: use the whole budget)"""
     stop_at: float = 0.95
     """the solve criterion's threshold on stop_metric (the solve point is resolved to `every` steps)"""
 
     def __post_init__(self) -> None:
+        coerce_choices(self, "eval.")
         require(self.prompts >= 1, "eval.prompts", ">= 1", self.prompts)
         require(self.temperature > 0, "eval.temperature", "> 0", self.temperature)
         require(self.every >= 1, "eval.every", ">= 1", self.every)
-        require(self.stop_metric in (None, *STOP_METRICS), "eval.stop_metric", f"None or one of {STOP_METRICS}",
-                self.stop_metric)
         require(0 < self.stop_at <= 1, "eval.stop_at", "in (0, 1]", self.stop_at)
 
 
@@ -138,7 +230,9 @@ class TrainRunConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     """the parity mixture"""
     model: Any = MISSING
-    """model family and size (config group: model=gpt | model=linear)"""
+    """model family and size (its family must be the recipe's: choose it with recipe=, not model=)"""
+    recipe: Recipe | None = None
+    """the model family with its NTP optimiser (recipe=gpt | linear, conf/recipe/); None: set field by field"""
     train: OptimConfig = field(default_factory=OptimConfig)
     """optimisation of the next-token-prediction loss"""
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -159,6 +253,12 @@ class TrainRunConfig:
         require(self.log_every >= 1, "log_every", ">= 1", self.log_every)
         require(isinstance(self.model, tuple(MODEL_SCHEMAS.values())), "model",
                  f"one of the model schemas {sorted(MODEL_SCHEMAS)}", self.model)
+        coerce_choices(self, "")
+        # One knob: `model=linear` alone would keep the GPT recipe's optimiser (lr 1e-3, batch 128) silently.
+        if self.recipe is not None and self.model.name != self.recipe:
+            raise ValueError(f"model is {self.model.name!r} but recipe is '{self.recipe}': the recipe sets the model "
+                             f"and its NTP optimiser together, so choose recipe={self.model.name} instead of "
+                             f"model={self.model.name}")
         if isinstance(self.model, LinearConfig):
             require(self.task.leap == 1, "task.leap", "1 for model=linear (its features only carry one chain step)",
                      self.task.leap)
@@ -166,7 +266,7 @@ class TrainRunConfig:
 
 @dataclass
 class RLConfig:
-    algo: str = "grpo"
+    algo: RLAlgo = RLAlgo.grpo
     """post-training algorithm: 'grpo', 'reinforce' or 'star' (expert iteration)"""
     iterations: int = 60
     """policy-gradient iterations (one batch of rollouts each); for STaR the number of rounds"""
@@ -180,7 +280,7 @@ class RLConfig:
     """Adam learning rate of the policy-gradient updates"""
     std_normalize: bool = False
     """GRPO: divide the group-relative advantage by the group's std (off by default: see toy/policy_gradient.py)"""
-    loss_norm: str = "sequence_sum"
+    loss_norm: LossNorm = LossNorm.sequence_sum
     """'sequence_sum' (Σ tokens / #sequences), 'sequence_mean' (GRPO: mean over each response, then over
     responses) or 'token' (Σ tokens / #tokens)"""
     kl_beta: float = 0.0
@@ -189,7 +289,7 @@ class RLConfig:
     """PPO-style update epochs per batch of rollouts (1: plain on-policy step, the clip is inactive)"""
     clip_eps: float = 0.2
     """PPO clip range of the probability ratio, used when epochs > 1"""
-    baseline: str = "leave_one_out"
+    baseline: Baseline = Baseline.leave_one_out
     """REINFORCE baseline: 'leave_one_out' (mean of the other samples of the prompt) or 'running_mean'"""
     baseline_momentum: float = 0.9
     """REINFORCE running-mean baseline: b ← m·b + (1 − m)·mean reward"""
@@ -201,35 +301,29 @@ class RLConfig:
     """STaR: fine-tuning batch size"""
     star_lr: float = 1e-3
     """STaR: AdamW learning rate of the fine-tuning"""
-    reward: str = "verifiable"
+    reward: Reward = Reward.verifiable
     """sequence reward: 'verifiable' (1 if the answer is right) or 'endogenous' (log π̂(r|x) + V(s_1), π̂ = start)"""
     long_bonus: float = 0.0
     """added to the sequence reward of long responses (a planted preference for the chain; 0: none)"""
-    kl_reference: str = "start"
+    kl_reference: KLReference = KLReference.start
     """KL reference: 'start' (the NTP model) or 'uniform' (uniform law over responses: KL = const − entropy)"""
     kl_to_go: bool = False
     """add the score term of the KL still to come, so the update is the gradient of the whole-response KL"""
 
     def __post_init__(self) -> None:
-        require(self.algo in ("grpo", "reinforce", "star"), "rl.algo", "'grpo', 'reinforce' or 'star'", self.algo)
+        coerce_choices(self, "rl.")
         for name in ("iterations", "prompts", "epochs", "star_samples", "star_steps", "star_batch_size"):
             require(getattr(self, name) >= 1, f"rl.{name}", ">= 1", getattr(self, name))
         require(self.group_size >= 2, "rl.group_size", ">= 2 (advantages are relative to the group)",
                  self.group_size)
         require(self.temperature > 0, "rl.temperature", "> 0", self.temperature)
         require(self.lr > 0 and self.star_lr > 0, "rl.lr / rl.star_lr", "> 0", (self.lr, self.star_lr))
-        require(self.loss_norm in ("sequence_sum", "sequence_mean", "token"), "rl.loss_norm",
-                 "'sequence_sum', 'sequence_mean' or 'token'", self.loss_norm)
         require(self.kl_beta >= 0, "rl.kl_beta", ">= 0", self.kl_beta)
         require(0 < self.clip_eps < 1, "rl.clip_eps", "in (0, 1)", self.clip_eps)
-        require(self.baseline in ("leave_one_out", "running_mean"), "rl.baseline",
-                 "'leave_one_out' or 'running_mean'", self.baseline)
         require(0 <= self.baseline_momentum < 1, "rl.baseline_momentum", "in [0, 1)", self.baseline_momentum)
-        require(self.reward in ("verifiable", "endogenous"), "rl.reward", "'verifiable' or 'endogenous'", self.reward)
         require(self.algo != "star" or (self.reward == "verifiable" and self.long_bonus == 0), "rl.reward/long_bonus",
                 "'verifiable' / 0 for rl.algo=star (STaR filters by correctness)", (self.reward, self.long_bonus))
         require(math.isfinite(self.long_bonus), "rl.long_bonus", "finite", self.long_bonus)
-        require(self.kl_reference in ("start", "uniform"), "rl.kl_reference", "'start' or 'uniform'", self.kl_reference)
 
     @property
     def samples_per_iteration(self) -> int:

@@ -12,7 +12,7 @@ cosine schedule (the paper's optimiser settings are not public).
 
 Examples:
     python -m toy.train experiment=ntp_gpt_p45
-    python -m toy.train model=linear task.p_cot=0.3 train.steps=2000
+    python -m toy.train recipe=linear task.p_cot=0.3 train.steps=2000
     python -m toy.train -m task.p_cot=0.25,0.3,0.36,0.4 experiment=ntp_linear
 
 Output (toy/runio.py): metrics.jsonl, checkpoint.pt, then summary.json (atomically, last).
