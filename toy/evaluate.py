@@ -3,7 +3,7 @@
 Metrics (all fractions over the fixed held-out prompts):
 
 * ``greedy/accuracy``, ``greedy/long_fraction``, ``greedy/mean_length``, ``greedy/malformed``:
-  temperature-0 decoding.  NTP theory (research/parity_cot_rl.md §6.2): 1/2 below p_cot = 1/3, 1 above.
+  temperature-0 decoding.  NTP theory (docs/research/parity_cot_rl.md §6.2): 1/2 below p_cot = 1/3, 1 above.
 * ``sampled/...``: the same at the evaluation temperature.  At T = 1 an NTP-optimal model is length
   calibrated: long fraction ≈ p_cot and accuracy ≈ (1 + p_cot)/2.
 * ``sampled/chain_accuracy``: among sampled long responses, the fraction that is the exact chain.
@@ -12,8 +12,16 @@ Metrics (all fractions over the fixed held-out prompts):
 * ``teacher_forced/chain_accuracy``: the fraction of prompts on which, fed the true chain prefix, the model's
   preferred bit (argmax over {0, 1}) is the true next chain token at every chain step after the first.  The
   first step is left out because it is not a chain step: an NTP model that cannot compute parity emits x_1
-  there with probability (1 + p_cot)/2 against (1 − p_cot)/2 (research/parity_cot_rl.md §6.2), a margin of
+  there with probability (1 + p_cot)/2 against (1 − p_cot)/2 (docs/research/parity_cot_rl.md §6.2), a margin of
   p_cot that sampling noise flips at small p_cot, so forced_long/accuracy under-reads a learned chain there.
+* ``teacher_forced/chain_probability``: the mean over prompts of the probability that, once the response has gone
+  long, sampling at temperature 1 writes the exact chain: P(c_2 | a bit follows c_1) · Π_{t=3..L−1} P(c_t | c_<t)
+  · P(<eos> | the whole chain), each factor read off the true prefix (one forward pass).  Argmax-correct steps
+  (chain_accuracy 1) can still be soft: at a step error ε sampled chains are exact with probability ≈ (1 − ε)^(d−1),
+  and STaR, which keeps responses by their final answer, learns nothing from chains that are right half the time
+  (long accuracy (1 + (1 − 2ε)^(d−1))/2; tests/test_star_linear.py).  This is the "chain is learned" criterion for a
+  stage that samples chains next.  Unlike ``sampled/chain_accuracy`` it does not depend on how many of the held-out
+  responses happen to go long (≈ p_cot of them), so it reads the same at any p_cot.
 """
 
 from __future__ import annotations
@@ -86,6 +94,16 @@ def teacher_forced_chain_accuracy(model: torch.nn.Module, prompts: torch.Tensor,
     return (preferred == to_response_index(chain[:, 1:-1])).all(dim=1).float().mean().item()
 
 
+def teacher_forced_chain_probability(model: torch.nn.Module, prompts: torch.Tensor, x: torch.Tensor,
+                                     layout: ParityLayout) -> float:
+    """``teacher_forced/chain_probability`` of the module docstring (one forward pass over the true long responses)."""
+    chain = sample_reference_long(x, layout)
+    log_dists = response_log_dists(model, prompts, chain)
+    picked = log_dists.gather(-1, to_response_index(chain)[..., None])[..., 0]  # log P(true token | true prefix)
+    second = picked[:, 1] - log_dists[:, 1, :2].logsumexp(-1)  # step 2 given that the response goes on (a bit)
+    return (second + picked[:, 2:].sum(dim=1)).exp().mean().item()
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, layout: ParityLayout, x: torch.Tensor, temperature: float,
              seed: int, only: str | None = None) -> dict[str, float]:
@@ -110,5 +128,6 @@ def evaluate(model: torch.nn.Module, layout: ParityLayout, x: torch.Tensor, temp
         metrics["forced_long/accuracy"] = read_responses(forced, x, layout).correct.float().mean().item()
     if family in (None, "teacher_forced"):
         metrics["teacher_forced/chain_accuracy"] = teacher_forced_chain_accuracy(model, prompts, x, layout)
+        metrics["teacher_forced/chain_probability"] = teacher_forced_chain_probability(model, prompts, x, layout)
     model.train(was_training)
     return metrics
