@@ -31,8 +31,10 @@ The RL "regret" J(π*) − J(π^RL), π* the unregularised optimum of r*, is rep
 deterministic dynamics the mode of π^E is π* (Σ_h r* = α log π^E(τ) + V*(s_1)), so π* is π^RL at n = ∞, the regret is
 RL's finite-data excess over its own limit (as the BC gap is BC's), it is ≥ 0 and ≥ the RL gap (J(π^E) ≤ J(π*)).
 
-Departures: the prompt is the start state; the tiny GPT of learned/irl_learned_claims.py is not trained here (its
-prefix-tree logits do not reach H = 256); the learner is tabular in (h, q), not in the prefix.
+`measure_learner` measures any (h, q) policy fitted to a `Demonstrations`; the tiny-GPT arm (learned/thm2_gpt.py,
+H ≤ 64: training cost) reuses it for the GPT's (h, q) read-out next to the count table on the same demonstrations.
+
+Departures: the prompt is the start state; the learner here is tabular in (h, q), not in the prefix.
 """
 
 from __future__ import annotations
@@ -96,16 +98,22 @@ def draw_instance(family, rng: np.random.Generator) -> dict:
     return family.draw(rng, 0) | {"log_alpha": float(rng.uniform(*LOG_ALPHA_RANGE))}
 
 
+def inverse_cdf(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+    """One token per row of the (n, V) ``probabilities``, by inverse-CDF sampling."""
+    # min(·, V−1): a uniform above the round-off-shortened last cumulative value still picks the last token
+    chosen = (rng.random(len(probabilities))[:, None] > probabilities.cumsum(axis=1)).sum(axis=1)
+    return np.minimum(chosen, probabilities.shape[1] - 1)
+
+
 def sample_responses(rng: np.random.Generator, policy_levels, dynamics: AutomatonDynamics, n: int):
     """(states, tokens), both (n, H): n responses of the policy from the start state, by inverse-CDF sampling."""
-    horizon, vocab = len(policy_levels), dynamics.vocab
+    horizon = len(policy_levels)
     states = np.empty((n, horizon), dtype=np.int64)
     tokens = np.empty((n, horizon), dtype=np.int64)
     current = np.full(n, dynamics.start)
     for h, level in enumerate(policy_levels):
         states[:, h] = current
-        # min(·, V−1): a uniform above the round-off-shortened last cumulative value still picks the last token
-        tokens[:, h] = np.minimum((rng.random(n)[:, None] > level.cumsum(axis=1)[current]).sum(axis=1), vocab - 1)
+        tokens[:, h] = inverse_cdf(rng, level[current])
         current = dynamics.transition[current, tokens[:, h]]
     return states, tokens
 
@@ -132,8 +140,51 @@ def reachable_states(dynamics: AutomatonDynamics, horizon: int) -> list[np.ndarr
 
 
 @dataclass(frozen=True)
+class Demonstrations:
+    """One (instance, H, n): the task, its soft expert π^E (Q and V levels kept for log π^E in log space) and n
+    responses sampled from π^E, with the automaton states they pass through."""
+
+    family: str
+    instance: int
+    alpha: float
+    reward: list
+    dynamics: AutomatonDynamics
+    q_levels: list
+    soft_values: list
+    expert: list
+    states: np.ndarray  # (n, H)
+    tokens: np.ndarray  # (n, H)
+
+    @property
+    def horizon(self) -> int:
+        return self.tokens.shape[1]
+
+    @property
+    def n_demos(self) -> int:
+        return self.tokens.shape[0]
+
+    def log_expert(self) -> list[np.ndarray]:
+        """log π^E(a|h,q) = (Q − V)/α per level, finite where π^E underflows."""
+        return [(q - v[:, None]) / self.alpha for q, v in zip(self.q_levels, self.soft_values, strict=True)]
+
+    def counts(self) -> list[np.ndarray]:
+        return automaton_counts(self.states, self.tokens, self.dynamics)
+
+
+def demonstrate(family, params: dict, index: int, horizon: int, n_demos: int,
+                rng: np.random.Generator) -> Demonstrations:
+    """Build the instance at H and sample n demonstrations of its soft expert from ``rng``."""
+    reward, alpha, dynamics = family.build(params, horizon)
+    q_levels, soft_values, expert = soft_optimal(reward, alpha, dynamics)
+    states, tokens = sample_responses(rng, expert, dynamics, n_demos)
+    return Demonstrations(family.name, index, alpha, reward, dynamics, q_levels, soft_values[:horizon], expert,
+                          states, tokens)
+
+
+@dataclass(frozen=True)
 class FiniteDataRun:
-    """One (instance, H, n): Theorem 2's gaps of the BC table and of RL on its r̂, ε_π, and the error NTP controls."""
+    """One (instance, H, n): Theorem 2's gaps of an (h, q) learner and of RL on its r̂, ε_π, and the error NTP
+    controls."""
 
     family: str
     instance: int
@@ -162,37 +213,42 @@ class FiniteDataRun:
         return THM2_BOUNDS["2αHε_π"](self.horizon, self.eps_pi, self.alpha) >= self.horizon
 
 
-def measure_run(family, params: dict, index: int, horizon: int, n_demos: int, rng: np.random.Generator,
-                smoothing: float = SMOOTHING) -> FiniteDataRun:
-    """Build the instance at H, sample n demonstrations, fit the table, and measure everything in `FiniteDataRun`."""
-    reward, alpha, dynamics = family.build(params, horizon)
-    q_levels, soft_values, expert = soft_optimal(reward, alpha, dynamics)
-    states, tokens = sample_responses(rng, expert, dynamics, n_demos)
-    counts = automaton_counts(states, tokens, dynamics)
-    learner = automaton_count_policy(counts, smoothing)
-    inst = ImitationInstance(reward, expert, [alpha * np.log(p) for p in learner], learner, alpha, dynamics)
-    best = float(greedy_optimal(reward, dynamics)[1][0] @ dynamics.initial())
+def measure_learner(demos: Demonstrations, learner: list[np.ndarray]) -> FiniteDataRun:
+    """Everything in `FiniteDataRun` for the (h, q) policy ``learner`` (levels (Q, V), full support) fitted to
+    ``demos``: exact given the learner."""
+    horizon, alpha, dynamics, expert = demos.horizon, demos.alpha, demos.dynamics, demos.expert
+    inst = ImitationInstance(demos.reward, expert, [alpha * np.log(p) for p in learner], learner, alpha, dynamics)
+    best = float(greedy_optimal(demos.reward, dynamics)[1][0] @ dynamics.initial())
     expert_value = inst.expert_value()
     rl_gap = inst.rl_gap()
     regret = rl_gap + best - expert_value
     regret = 0.0 if abs(regret) <= ROUND_OFF * horizon else regret  # π^RL = π*: only float64 sums differ
 
-    log_expert = [(q - v[:, None]) / alpha for q, v in zip(q_levels, soft_values[:horizon], strict=True)]
+    log_expert = demos.log_expert()
     log_ratio = [np.abs(le - np.log(p)) for le, p in zip(log_expert, learner, strict=True)]
     reachable = reachable_states(dynamics, horizon)
+    counts = demos.counts()
     visited = [c.sum(axis=1) > 0 for c in counts]
     expert_law = state_distributions(expert, dynamics)[:horizon]
     kl = sum(float(d @ (p * (le - np.log(lp))).sum(axis=1))
              for d, p, le, lp in zip(expert_law, expert, log_expert, learner, strict=True))
     tv = sum(float(d @ np.abs(p - lp).sum(axis=1)) / 2 for d, p, lp in zip(expert_law, expert, learner, strict=True))
     return FiniteDataRun(
-        family.name, index, horizon, n_demos, alpha, inst.bc_gap(), rl_gap, regret, best - expert_value,
+        demos.family, demos.instance, horizon, demos.n_demos, alpha, inst.bc_gap(), rl_gap, regret,
+        best - expert_value,
         eps_pi=max(float(r[m].max(initial=0.0)) for r, m in zip(log_ratio, reachable, strict=True)),
         eps_pi_visited=max(float(r[m].max(initial=0.0)) for r, m in zip(log_ratio, visited, strict=True)),
         mle_eps_infinite=any(bool((c[m] == 0).any()) for c, m in zip(counts, visited, strict=True)),
         unvisited_fraction=sum(int((m & ~v).sum()) for m, v in zip(reachable, visited, strict=True))
         / sum(int(m.sum()) for m in reachable),
         kl_per_token=kl / horizon, tv_per_step=tv / horizon)
+
+
+def measure_run(family, params: dict, index: int, horizon: int, n_demos: int, rng: np.random.Generator,
+                smoothing: float = SMOOTHING) -> FiniteDataRun:
+    """Build the instance at H, sample n demonstrations, fit the count table, and measure it (`measure_learner`)."""
+    demos = demonstrate(family, params, index, horizon, n_demos, rng)
+    return measure_learner(demos, automaton_count_policy(demos.counts(), smoothing))
 
 
 def measure_grid(grid: Grid, instance_rng: np.random.Generator, demo_rng: np.random.Generator,

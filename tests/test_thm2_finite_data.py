@@ -1,4 +1,5 @@
-"""Theorem 2 at finite data (learned/thm2_finite_data.py, learned/thm2_finite_data_claims.py).
+"""Theorem 2 at finite data (learned/thm2_finite_data.py, learned/thm2_finite_data_claims.py,
+learned/thm2_finite_eps_claims.py).
 
 Independent checks of the measurement (the count table against soft_rl.ntp_count_policy on a tree, the soft cliff
 against error_bounds' closed form, the demonstrations against the expert's exact value, n → ∞), then planted
@@ -14,6 +15,7 @@ import pytest
 from core.ledger import REGISTRY, Context, evaluate, judge
 from learned import thm2_finite_data as finite
 from learned import thm2_finite_data_claims as claims
+from learned import thm2_finite_eps_claims as eps_claims
 from theory import error_bounds, soft_rl
 
 CONTROLLED_CLAIMS = {
@@ -156,12 +158,13 @@ def test_rl_exponent_controls():
 
 def test_eps_pi_vacuous_controls():
     claim_id = "bounds.thm2_finite_eps_pi_vacuous"
-    assert verdict(claim_id, claims.judge_eps_pi_vacuous(planted_runs())) == "holds"  # 2·0.5·5 ≥ 1: vacuous
+    assert verdict(claim_id, eps_claims.judge_eps_pi_vacuous(planted_runs())) == "holds"  # 2·0.5·5 ≥ 1: vacuous
     controlled = planted_runs(eps_pi=1e-3, eps_pi_visited=1e-3, mle_eps_infinite=False)
     assert not any(r.rl_bound_vacuous for r in controlled)
-    assert verdict(claim_id, claims.judge_eps_pi_vacuous(controlled)) == "fails"
+    assert verdict(claim_id, eps_claims.judge_eps_pi_vacuous(controlled)) == "fails"
     # vacuous RL bound but a finite MLE ε_π: the secondary criterion is a caveat
-    assert verdict(claim_id, claims.judge_eps_pi_vacuous(planted_runs(mle_eps_infinite=False))) == "holds-with-caveat"
+    finite_mle = planted_runs(mle_eps_infinite=False)
+    assert verdict(claim_id, eps_claims.judge_eps_pi_vacuous(finite_mle)) == "holds-with-caveat"
 
 
 def test_bc_log_loss_bound_controls():
@@ -171,14 +174,14 @@ def test_bc_log_loss_bound_controls():
     def at(fraction: float):
         return planted_runs(bc_gap=lambda h, i: fraction * h * np.sqrt(h * kl / 2), kl_per_token=kl, tv_per_step=tv)
 
-    assert verdict(claim_id, claims.judge_bc_log_loss_bound(at(0.9))) == "holds"
-    assert verdict(claim_id, claims.judge_bc_log_loss_bound(at(1.1))) == "fails"
-    assert verdict(claim_id, claims.judge_bc_log_loss_bound(at(-1.1))) == "fails"  # |gap|: a negative gap too
+    assert verdict(claim_id, eps_claims.judge_bc_log_loss_bound(at(0.9))) == "holds"
+    assert verdict(claim_id, eps_claims.judge_bc_log_loss_bound(at(1.1))) == "fails"
+    assert verdict(claim_id, eps_claims.judge_bc_log_loss_bound(at(-1.1))) == "fails"  # |gap|: a negative gap too
     # zero KL allows a zero gap only
     exact = planted_runs(bc_gap=lambda h, i: 0.0, kl_per_token=0.0, tv_per_step=0.0)
-    assert verdict(claim_id, claims.judge_bc_log_loss_bound(exact)) == "holds"
+    assert verdict(claim_id, eps_claims.judge_bc_log_loss_bound(exact)) == "holds"
     gap_at_zero_kl = planted_runs(bc_gap=lambda h, i: 1e-3, kl_per_token=0.0, tv_per_step=0.0)
-    assert verdict(claim_id, claims.judge_bc_log_loss_bound(gap_at_zero_kl)) == "fails"
+    assert verdict(claim_id, eps_claims.judge_bc_log_loss_bound(gap_at_zero_kl)) == "fails"
 
 
 def test_at_measured_eps_controls():
@@ -189,10 +192,10 @@ def test_at_measured_eps_controls():
         return planted_runs(bc_gap=lambda h, i: 0.0, rl_gap=lambda h, i: fraction * 2 * alpha * h * eps, eps_pi=eps,
                             alpha=alpha)
 
-    assert verdict(claim_id, claims.judge_at_measured_eps(at(0.9))) == "holds"
-    assert verdict(claim_id, claims.judge_at_measured_eps(at(1.1))) == "fails"
+    assert verdict(claim_id, eps_claims.judge_at_measured_eps(at(0.9))) == "holds"
+    assert verdict(claim_id, eps_claims.judge_at_measured_eps(at(1.1))) == "fails"
     # every bound vacuous: the theorem cannot fail, nothing is decided
-    assert verdict(claim_id, claims.judge_at_measured_eps(planted_runs(eps_pi=10.0))) == "inconclusive"
+    assert verdict(claim_id, eps_claims.judge_at_measured_eps(planted_runs(eps_pi=10.0))) == "inconclusive"
 
 
 # --- the registered checks on a small grid -------------------------------------------------------------------
