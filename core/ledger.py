@@ -2,7 +2,7 @@
 
 A claim is a statement with a provenance.  Its **kind** says what a verdict on it is worth:
 
-* ``seed``      a statement a source makes (the source names document and location);
+* ``source``    a statement a source makes (the source names document and location);
 * ``reading``   the suite's interpretation of an ambiguous source statement (says which reading);
 * ``derived``   a consequence, or the nearest true statement next to a failing one;
 * ``identity``  an algebraic identity checked as an implementation test: reported, never counted as evidence.
@@ -45,11 +45,11 @@ import numpy as np
 from core.intervals import t_interval
 
 Direction = Literal["<=", ">="]
-Kind = Literal["seed", "reading", "derived", "identity"]
+Kind = Literal["source", "reading", "derived", "identity"]
 Quantifier = Literal["for-all", "exists", "on-average"]
 Verdict = Literal["holds", "holds-with-caveat", "fails", "inconclusive", "error"]
 Status = Literal["pass", "fail", "undecided"]
-KINDS: tuple[str, ...] = ("seed", "reading", "derived", "identity")
+KINDS: tuple[str, ...] = ("source", "reading", "derived", "identity")
 QUANTIFIERS: tuple[str, ...] = ("for-all", "exists", "on-average")
 VERDICTS: tuple[str, ...] = ("holds", "holds-with-caveat", "fails", "inconclusive", "error")
 PROFILES = ("quick", "full")

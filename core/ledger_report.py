@@ -40,13 +40,13 @@ def tally(results: Sequence[ClaimResult]) -> dict[str, dict[str, int]]:
 
 
 def tally_lines(results: Sequence[ClaimResult]) -> list[str]:
-    """'seed statements: 3 hold, 1 holds with caveat, 2 fail, 1 inconclusive, 0 error' per kind with claims."""
+    """'source statements: 3 hold, 1 holds with caveat, 2 fail, 1 inconclusive, 0 error' per kind with claims."""
     words = {"holds": "hold", "holds-with-caveat": "hold with caveat", "fails": "fail", "inconclusive": "inconclusive",
              "error": "error"}
     lines = []
     for kind, counts in tally(results).items():
         if sum(counts.values()):
-            label = {"seed": "seed statements", "reading": "readings", "derived": "derived statements",
+            label = {"source": "source statements", "reading": "readings", "derived": "derived statements",
                      "identity": "identities (not evidence)"}[kind]
             lines.append(f"{label}: " + ", ".join(f"{n} {words[v]}" for v, n in counts.items()))
     return lines

@@ -1,4 +1,4 @@
-"""The run output contract (DESIGN.md "Contracts"): metrics.jsonl, summary.json, checkpoint.
+"""The run output contract (docs/design.md "Run directory"): metrics.jsonl, summary.json, checkpoint.
 
 * ``metrics.jsonl``: one JSON object per logged step, appended and flushed as it is produced, so an
   interrupted run keeps every step it logged.

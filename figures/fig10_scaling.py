@@ -1,6 +1,6 @@
-"""Figure 10: cost to solve parity against d, NTP alone vs NTP + RL, with censored fits (issue 12).
+"""Figure 10: cost to solve parity against d, NTP alone vs NTP + RL, with censored fits.
 
-Paper object: the separation thesis of Tsilivis et al. 2025 (abstract; research/parity_cot_rl.md §6.4): NTP alone
+Paper object: the separation thesis of Tsilivis et al. 2025 (abstract; docs/research/parity_cot_rl.md §6.4): NTP alone
 needs "extreme statistical or computational resources", NTP + RL is efficient unless p_cot is exponentially small.
 One marker per run (samples until greedy accuracy ≥ 0.95, sweeps/scaling.py); a run censored at its cap is drawn as
 an upward triangle at the cap (a lower bound, never a made-up cost).  Lines: the censored maximum-likelihood fits

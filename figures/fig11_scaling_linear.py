@@ -1,6 +1,6 @@
 """Figure 11: STaR on the linear model from small p_cot: rounds against the odds, NTP samples against 1/p_cot.
 
-Paper object: Tsilivis et al. 2025, Thm 2 (O(log((1 − p)/p)) rounds) and research/parity_cot_rl.md §6.3-§6.4 (the
+Paper object: Tsilivis et al. 2025, Thm 2 (O(log((1 − p)/p)) rounds) and docs/research/parity_cot_rl.md §6.3-§6.4 (the
 odds double every round; the chain needs poly(d)/p_cot NTP samples).  Left: STaR rounds until greedy accuracy ≥ 0.95
 against log2((1 − p)/p), one marker per run, with the prediction "one round per doubling" (slope 1) drawn through
 the median at the largest p; runs censored at the round cap as upward triangles.  Right: NTP samples until the chain

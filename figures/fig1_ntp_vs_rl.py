@@ -1,6 +1,6 @@
 """Figure 1: greedy accuracy of NTP alone vs NTP + RL across the number of bits d (p_cot < 1/3).
 
-Paper object: Tsilivis et al. 2025, Fig. 1 (research/parity_cot_rl.md §6.2-6.3).  Theory: below p_cot = 1/3
+Paper object: Tsilivis et al. 2025, Fig. 1 (docs/research/parity_cot_rl.md §6.2-6.3).  Theory: below p_cot = 1/3
 the NTP optimum decodes greedily to the short answer, right half the time (accuracy 1/2 at every d); RL
 after NTP makes the long chain modal and reaches accuracy ~1.  Reads the sweep ``fig1_ntp_vs_rl``: every
 job has an NTP stage (``ntp.*`` columns) and an RL stage (``rl.final.*``), so one sweep gives both lines.

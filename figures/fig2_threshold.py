@@ -1,6 +1,6 @@
 """Figure 2: the 1/3 threshold of next-token prediction, for the tiny GPT and the linear model.
 
-Paper object: research/parity_cot_rl.md §6.2 (exact derivation) and Tsilivis et al. 2025 (length
+Paper object: docs/research/parity_cot_rl.md §6.2 (exact derivation) and Tsilivis et al. 2025 (length
 calibration).  For any model that fits NTP but cannot compute parity directly, after the first token
 x_1 the posterior of the long mode is 2p/(1+p); greedy decoding continues iff it exceeds 1/2, i.e. iff
 p_cot > 1/3, so greedy accuracy jumps from 1/2 to 1 there; sampling at T = 1 stays calibrated (long

@@ -1,6 +1,6 @@
 """Figure 3: accuracy and response length along RL post-training, per algorithm and p_cot.
 
-Paper object: Tsilivis et al. 2025, Figs. 2-3 (research/parity_cot_rl.md §3 and §6.3).  Theory: after NTP
+Paper object: Tsilivis et al. 2025, Figs. 2-3 (docs/research/parity_cot_rl.md §3 and §6.3).  Theory: after NTP
 at p_cot < 1/3, the only ascent direction of the expected reward is a longer response, so GRPO, REINFORCE
 and STaR all drive the response length to d (the full chain) and greedy accuracy from 1/2 to ~1, faster
 for larger p_cot.  Reads the sweep ``fig3_rl_curves``: the held-out metrics of the RL stage in steps.parquet

@@ -1,6 +1,6 @@
 """Figure 4: STaR on the autoregressive linear model against the recursion p_n = 2 p_{n-1} / (1 + p_{n-1}).
 
-Paper object: Tsilivis et al. 2025, §3.2 / Thm 2 (research/parity_cot_rl.md §6.3, §6.5).  A sampled long
+Paper object: Tsilivis et al. 2025, §3.2 / Thm 2 (docs/research/parity_cot_rl.md §6.3, §6.5).  A sampled long
 response is always correct and a short one half the time, so the long fraction of the kept (correct) set of
 round n is 2s/(1+s) for a sampled long fraction s; if fine-tuning fits the kept set, the odds double every
 round.  Left: the measured kept long fraction per round vs the recursion from p_0 = p_cot.  Right: greedy

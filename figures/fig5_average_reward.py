@@ -1,14 +1,14 @@
 """Figure 5: is the NTP gradient the average-reward gradient?  Agreement of ∇NTP with ∇seed, ∇ρ and ∇ρ_ent.
 
-Paper object: seeds/average_reward_paper.md §3.2 (steps 4-5 and the Theorem: ∇ρ(π) = ∇NTP(π), reward log p_h) and
+Paper object: docs/sources/average_reward_paper.md §3.2 (steps 4-5 and the Theorem: ∇ρ(π) = ∇NTP(π), reward log p_h) and
 §3.1 condition 3.  On order-k Markov "languages" (V ∈ {2, 3, 4}, k ∈ {1, 2, 3}, p_h = softmax(N(0,1)/τ), plus uniform
 and near-deterministic p_h) the ledger computes exactly, by autograd, the gradients in the logits z of
     NTP(π)   = Σ_s μ_D(s) Σ_a p_h(a|s) log π(a|s)                      (next-token prediction),
-    seed(π)  = Σ_s μ_D(s) Σ_a π(a|s) log p_h(a|s)                      (the seed's objective, μ_D fixed),
+    seed(π)  = Σ_s μ_D(s) Σ_a π(a|s) log p_h(a|s)                      (the source's objective, μ_D fixed),
     ρ(π)     = Σ_s μ_π(s) Σ_a π(a|s) log p_h(a|s)                      (average reward, on-policy μ_π),
     ρ_ent(π) = Σ_s μ_π(s) Σ_a π(a|s) (log p_h(a|s) − log π(a|s))       (entropy-regularised),
 and compares each with ∇NTP by cos∠ and ‖∇X − ∇NTP‖ / max(‖∇X‖, ‖∇NTP‖), at random logits z ~ N(0, 1) and at
-π = p_h.  The seed's claim needs relative difference ≤ 1e-6 everywhere (0 on this scale).  Right: when the language
+π = p_h.  The source's claim needs relative difference ≤ 1e-6 everywhere (0 on this scale).  Right: when the language
 has order K > k, the NTP optimum (π(·|c) = P_D(·|c)) against L-BFGS maximisers of ρ_ent and ρ.
 Reads the tables of the claims avg.step4.expectation_swap, avg.step5.gradient_equals_ntp,
 avg.step5.entropy_gradient_equals_ntp (table ``gradients``) and avg.condition3.misspecified_optima_coincide

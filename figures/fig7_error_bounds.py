@@ -1,7 +1,7 @@
 """Figure 7: value gap vs horizon H of behaviour cloning (BC) and of RL on the endogenous reward, next to the bounds.
 
 Paper object: "Generalist Reward Models" (arXiv 2506.23235) Theorem 2 with explicit constants
-(research/endogenous_reward_bounds.md §2.2) and Ross & Bagnell (2010).  For r* ∈ [0, 1] and a per-step error ε:
+(docs/research/endogenous_reward_bounds.md §2.2) and Ross & Bagnell (2010).  For r* ∈ [0, 1] and a per-step error ε:
     BC, ε = per-step TV (0-1) error under the expert's state law:   V(π^E) − V(π̂) ≤ H²ε            (Ross & Bagnell),
     BC, ε = ε_π = max |log π^E − log π̂| (the paper's measure):     V(π^E) − V(π̂) ≤ H(H+1)/2·tanh(ε_π/2),
                                                   and, KL chain rule + Pinsker,  ≤ H·√(H ε_π tanh(ε_π/2)) ~ H^{3/2},

@@ -1,7 +1,7 @@
 """Figure 8: KL-regularised "iterative improvement" on the endogenous reward is sequence-level sharpening.
 
 Paper object: "Generalist Reward Models" (arXiv 2506.23235) §3.3 / Theorem 3 ("iterative improvement is
-ineffective"), read with KL-regularised RL as in the paper's PPO experiment (research/endogenous_reward_bounds.md
+ineffective"), read with KL-regularised RL as in the paper's PPO experiment (docs/research/endogenous_reward_bounds.md
 §2.3; Rafailov et al. 2024).  Elicit r̂ from π̂ at temperature α (eq. (11)), solve max_π E_π[Σ r̂] − β KL(π ‖ π̂):
 the optimum is π(τ) ∝ π̂(τ)^κ with κ = 1 + α/β, so k rounds give π̂^{κ^k}/Z and the response law concentrates on
 π̂'s sequence-level mode; no round is a fixed point (claims irl.thm3_kl_is_sequence_sharpening and

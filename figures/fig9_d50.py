@@ -2,7 +2,7 @@
 
 Paper object: Tsilivis et al. 2025, Fig. 1 right ("advantage of next-token prediction followed by reinforcement
 learning over mere next-token prediction in predicting the parity of d=50 bits") and Fig. 3 (length 1 → 50).
-Theory (research/parity_cot_rl.md §6.2-6.3): at p_cot < 1/3 the NTP optimum decodes greedily to the short answer
+Theory (docs/research/parity_cot_rl.md §6.2-6.3): at p_cot < 1/3 the NTP optimum decodes greedily to the short answer
 (accuracy 1/2); GRPO makes the learned chain modal, so greedy accuracy → 1 and the response length → d.
 Reads the sweep ``d50`` (paper size only).  Left: greedy accuracy per seed after NTP, after NTP + GRPO, and
 NTP with <eos> forbidden until the chain's end (has the chain been learned?).  Middle, right: along GRPO,

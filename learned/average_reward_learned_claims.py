@@ -1,11 +1,11 @@
-"""Ledger claims (ids ``avg.learned.*``): the average-reward claims of average_reward_paper.md checked on *learned*
-models, the TinyGPT of learned/markov.py trained by NTP on samples of an order-2 chain p_h over V = 3 tokens, then
-post-trained by on-policy average-reward RL (reward log p_h, or the entropy-regularised log p_h − log π).
+"""Ledger claims (ids ``avg.learned.*``): the average-reward claims of docs/sources/average_reward_paper.md checked on
+*learned* models, the TinyGPT of learned/markov.py trained by NTP on samples of an order-2 chain p_h over V = 3 tokens,
+then post-trained by on-policy average-reward RL (reward log p_h, or the entropy-regularised log p_h − log π).
 
 Instances.  A claim ranges over human chains, each trained with several model seeds (`chain_family`):
 * random softmax chains, logits N(0, 1)/τ with τ = 1, 0.5, 2 (quick; full: each twice), drawn from ``ctx.rng(7)``
   (7 was the fixed chain seed of the single-run ledger: at --seed 0 the first chain is that chain);
-* two degenerate chains: the uniform p_h, where ρ(π) = −log V for every π (every policy maximises ρ, so the seed
+* two degenerate chains: the uniform p_h, where ρ(π) = −log V for every π (every policy maximises ρ, so the source
   statements hold there and no ρ criterion can fail: not informative), and a near-deterministic p_h (each row
   1 − ε on a token drawn from the same generator, ε/(V − 1) elsewhere, ε = 0.01), where ρ* − ρ(p_h) is 0.88 of a
   band.  Under for-all neither can turn a failing statement into a holding one.
@@ -60,7 +60,7 @@ from learned.markov import POLICIES, MarkovConfig, policy_metrics, run
 from theory.average_reward import gradients, objective_values, optimal_average_reward
 from theory.chains import on_policy_distribution, random_softmax_policy
 
-SOURCE = "average_reward_paper.md"
+SOURCE = "docs/sources/average_reward_paper.md"
 CHAIN_STREAM = 7  # the old fixed chain seed
 NEAR_DETERMINISTIC_EPSILON = 0.01
 KL_BAND_FACTOR = 300  # KL_TOL = KL_BAND_FACTOR · d/(2N), see the module docstring
@@ -261,7 +261,7 @@ def judge_ntp_model_maximises(chains: Sequence[ChainMeasurement]) -> Outcome:
 
 
 @claim(
-    id="avg.learned.ntp_model_maximises_average_reward", kind="seed", quantifier="for-all",
+    id="avg.learned.ntp_model_maximises_average_reward", kind="source", quantifier="for-all",
     source=f"{SOURCE} §3.2 Theorem + §3.3 implication 1",
     statement="A model trained by NTP on human text maximises the average reward with r = log p_h: no policy, "
               "and in particular no RL fine-tuning on that reward, does better than the NTP-trained model.",
@@ -283,7 +283,7 @@ def judge_rl_converges_to_human(chains: Sequence[ChainMeasurement]) -> Outcome:
 
 
 @claim(
-    id="avg.learned.rl_average_reward_converges_to_human", kind="seed", quantifier="for-all",
+    id="avg.learned.rl_average_reward_converges_to_human", kind="source", quantifier="for-all",
     source=f"{SOURCE} §3.3 implication 1",
     statement="Optimising the average reward with r = log p_h converges to human behaviour: on-policy average-reward "
               "RL started from the NTP model stays at p_h.",

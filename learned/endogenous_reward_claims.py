@@ -1,4 +1,5 @@
-"""Ledger claims on the endogenous reward of parity models (issue 13, items 1-2): does the reward hidden in an NTP
+"""Ledger claims on the endogenous reward of parity models
+(docs/research/endogenous_reward_bounds.md §8, prediction 1): does the reward hidden in an NTP
 model's logits (Li et al. 2025, arXiv 2506.23235, eqs. (11)-(12); toy/endogenous_reward.py) tell correct parity
 responses from incorrect ones, and where does it follow NTP's 1/3 threshold?
 
@@ -288,8 +289,8 @@ def judge_threshold(rows) -> Outcome:
 
 
 @claim(id="endogenous.long_beats_short_wrong_iff_p_above_third", kind="derived", quantifier="for-all",
-       source=f"{PAPER}, outcome reward Σ r̂ = α log π̂ + V(s_1) (research/endogenous_reward_bounds.md §1.4) at the "
-              "NTP fixed point of research/parity_cot_rl.md §6.2 (π̂(long) = p, π̂(short wrong) = (1−p)/2)",
+       source=f"{PAPER}, outcome reward Σ r̂ = α log π̂ + V(s_1) (docs/research/endogenous_reward_bounds.md §1.4) at the "
+              "NTP fixed point of docs/research/parity_cot_rl.md §6.2 (π̂(long) = p, π̂(short wrong) = (1−p)/2)",
        statement="The outcome endogenous reward of an NTP-trained linear model ranks the long correct chain above the "
                  "short wrong answer (same prompt) iff p_cot > 1/3.",
        check="Linear AR trained by toy.train.run with the linear recipe (quick: d = 6, 300 steps, p_cot ∈ {0.25, "
@@ -327,8 +328,8 @@ def judge_discounted(rows) -> Outcome:
 
 
 @claim(id="endogenous.discounted_reward_keeps_threshold", kind="reading", quantifier="for-all",
-       source="seeds/generalist_reward_models_summary.md ('summed with discounting', γ = 0.95); not in the paper's "
-              "retrieved equations (research/endogenous_reward_bounds.md §1.4)",
+       source="docs/sources/generalist_reward_models_summary.md ('summed with discounting', γ = 0.95); not in the "
+              "paper's retrieved equations (docs/research/endogenous_reward_bounds.md §1.4)",
        statement="Reading: the γ = 0.95 discounted sum of endogenous token rewards stands in for the outcome reward, "
                  "so on an NTP-trained linear model it ranks the long correct chain above the short wrong answer iff "
                  "p_cot > 1/3.",
@@ -370,7 +371,7 @@ def judge_wrong_step(rows) -> Outcome:
 
 @claim(id="endogenous.wrong_step_ranked_below_chain", kind="derived", quantifier="for-all",
        source=f"{PAPER}, outcome reward = α log π̂ + V(s_1); a learned chain step has π̂(wrong bit) ≈ 0 "
-              "(research/parity_cot_rl.md §6.2)",
+              "(docs/research/parity_cot_rl.md §6.2)",
        statement="Once the chain is learned, the outcome endogenous reward ranks the correct chain above the same "
                  "chain with one wrong step, at every chain position (wrong value propagated by the chain rule, or "
                  "only that token flipped).",
@@ -406,7 +407,7 @@ def judge_short_chance(rows) -> Outcome:
 
 
 @claim(id="endogenous.short_pairs_at_chance_linear", kind="derived", quantifier="on-average",
-       source="research/parity_cot_rl.md §6.2 (the linear model cannot compute parity: both short answers have "
+       source="docs/research/parity_cot_rl.md §6.2 (the linear model cannot compute parity: both short answers have "
               "probability (1−p)/2) with the outcome reward of " + PAPER,
        statement="For the linear model, the outcome endogenous reward cannot tell the short correct answer from the "
                  "short wrong one: pairwise accuracy 1/2.",

@@ -1,4 +1,5 @@
-"""RL on the endogenous reward of a linear parity model, with exact response laws (issue 13, item 3).
+"""RL on the endogenous reward of a linear parity model, with exact response laws
+(docs/research/endogenous_reward_bounds.md §8, prediction 2).
 
 Li et al. 2025 ("Generalist Reward Models", arXiv 2506.23235) read an NTP model π̂ as a soft Q-function: its
 outcome reward is r̂(r|x) = α log π̂(r|x) + V(s_1) (eqs. (11)-(12); toy/endogenous_reward.py).  Policy gradient on r̂
@@ -9,8 +10,8 @@ optimum, per prompt x,
     π_1(r|x) = π̂(r|x) exp(r̂(r|x)/β) / Z(x) = π̂(r|x)^κ / Z_κ(x),      κ = 1 + α/β     (V(s_1) cancels in Z),
 
 a sharpening towards the sequence-level mode.  On parity, at the NTP optimum of a model that cannot compute parity
-(research/parity_cot_rl.md §6.2), the long chain has probability ≈ p_cot and each short answer (1 − p_cot)/2, so for
-every κ ≥ 1 the token-level greedy decoder of π̂^κ/Z starts with x_1 and continues iff p^κ > ((1 − p)/2)^κ, i.e.
+(docs/research/parity_cot_rl.md §6.2), the long chain has probability ≈ p_cot and each short answer (1 − p_cot)/2,
+so for every κ ≥ 1 the token-level greedy decoder of π̂^κ/Z starts with x_1 and continues iff p^κ > ((1 − p)/2)^κ, i.e.
 iff p_cot > 1/3: RL on r̂ solves parity only where NTP's greedy decoder already does, and leaves greedy accuracy at
 1/2 below 1/3.  GRPO on the verifiable reward has no such law (its optimum within the model class is not a
 sharpening) and is the contrast.

@@ -1,4 +1,5 @@
-"""Ledger claims on RL with the endogenous reward of a linear parity model (issue 13, item 3).
+"""Ledger claims on RL with the endogenous reward of a linear parity model
+(docs/research/endogenous_reward_bounds.md §8, prediction 2).
 
 The measurement (learned/endogenous_rl.py): linear AR models trained by NTP at p_cot ∈ {0.2, 0.45} (d = 6, every
 prompt and every response enumerated, so each law and metric is exact given the weights), then policy gradient from
@@ -127,8 +128,8 @@ def judge_solves_only_above_third(rows) -> Outcome:
 
 @claim(id="endogenous_rl.solves_only_above_third_linear", kind="derived", quantifier="for-all",
        source=f"{PAPER}, outcome reward r̂ = α log π̂ + V(s_1), with {SHARPENING}, at the NTP optimum of "
-              "research/parity_cot_rl.md §6.2 (long chain ≈ p_cot, each short answer (1 − p_cot)/2); issue 13's "
-              "sharp prediction",
+              "docs/research/parity_cot_rl.md §6.2 (long chain ≈ p_cot, each short answer (1 − p_cot)/2); "
+              "docs/research/endogenous_reward_bounds.md §8, prediction 2",
        statement="RL on the endogenous reward of an NTP-trained linear model (KL β to it, any β) solves parity "
                  "(greedy accuracy → 1) only when p_cot > 1/3, and leaves greedy accuracy at 1/2 below 1/3, while "
                  "GRPO on the verifiable reward solves it on both sides.",

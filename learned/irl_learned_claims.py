@@ -248,7 +248,7 @@ def judge_thm1_at_trained_gpt(runs: list[LearnedRun]) -> Outcome:
 
 
 @claim(
-    id="bounds.thm1_at_trained_gpt", kind="seed", quantifier="for-all",
+    id="bounds.thm1_at_trained_gpt", kind="source", quantifier="for-all",
     source=f"{PAPER}, Theorem 1 (§3.1; its setting: π̂ trained by NTP) at a TinyGPT (the learned version of "
            "bounds.thm1_at_trained_ntp_model)",
     statement="For a tiny GPT trained by next-token prediction on n demonstrations of a MaxEnt expert, Theorem 1 "

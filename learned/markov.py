@@ -1,12 +1,12 @@
 """A TinyGPT trained by SGD on an order-k Markov "language", then post-trained by average-reward RL.
 
-The learned counterpart of the exact computations in theory.average_reward (issue 4).  Human text is an
+The learned counterpart of the exact computations in theory.average_reward.  Human text is an
 order-k chain p_h, a (V**k, V) table passed to `run` (learned/average_reward_learned_claims.py draws the
 chains; layout of theory.chains: a state s is the base-V number of the last k tokens,
 s' = (s·V + a) mod V**k); the model sees exactly the last k tokens (max_len = k), so its policy is a
 (V**k, V) table π_θ(a|s) = softmax(model(tokens of s))[-1], read off by feeding every context once.
 
-NTP (average_reward_paper.md §2.2): online SGD on fresh sequences of p_h started from μ_D,
+NTP (docs/sources/average_reward_paper.md §2.2): online SGD on fresh sequences of p_h started from μ_D,
     L(θ) = −(1/N) Σ_i log π_θ(a_i | s_i)  over the N (context, next token) pairs of a batch.
 Its optimum is p_h (Gibbs); §3.2 step 5 and §3.3 implication 1 claim this optimum also maximises the
 average reward ρ(π) = Σ_s μ_π(s) Σ_a π(a|s) log p_h(a|s) (§3.2 step 1 with the reward of step 2).
@@ -17,7 +17,7 @@ is estimated with the truncated differential return as q (REINFORCE with a runni
     G_t = Σ_{j=t}^{t+H−1} (r_j − ρ̂),   ∇ρ ≈ (1/N) Σ_t G_t ∇log π_θ(a_t | s_t).
 E[G_t | s_t, a_t] = q(s_t, a_t) − E[h(s_{t+H})] + H (ρ − ρ̂): the middle term tends to μ_π·h = 0 as the
 chain mixes, the last is the same for every action, so it adds variance but no bias.  H = 1 would be the
-seed's Lemma 1 (immediate reward only, the h(s') term dropped).  Rewards: r = log p_h(a|s), or for the
+source's Lemma 1 (immediate reward only, the h(s') term dropped).  Rewards: r = log p_h(a|s), or for the
 entropy-regularised objective ρ_ent = ρ − E_{μ_π}[log π] the reward r − log π(a|s) at the current π
 (its own gradient term Σ_a π ∇log π vanishes, theory.average_reward.policy_gradient_theorem).
 

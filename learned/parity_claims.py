@@ -2,7 +2,7 @@
 
 Sources: Tsilivis, Malach, Ullrich, Kempe 2025, "How RL after next-token prediction facilitates learning"
 (Thm 1: length calibration and the greedy threshold p_cot = 1/3 for NTP; §3.2 / Thm 2: STaR's odds
-doubling), and the derivations of research/parity_cot_rl.md §6.2–§6.3.  Computations: theory/parity_linear.py
+doubling), and the derivations of docs/research/parity_cot_rl.md §6.2–§6.3.  Computations: theory/parity_linear.py
 (every input x ∈ {0,1}^d enumerated; no sampling).  Profiles: quick d = 8, full d = 12.
 """
 
@@ -75,8 +75,8 @@ def judge_threshold(rows: list[dict]) -> Outcome:
 
 
 @claim(
-    kind="seed", quantifier="for-all",
-    id="parity.ntp_greedy_threshold", source=f"{SOURCE}, Thm 1; notes §6.2",
+    kind="source", quantifier="for-all",
+    id="parity.ntp_greedy_threshold", source=f"{SOURCE}, Thm 1; docs/research/parity_cot_rl.md §6.2",
     statement="After NTP, greedy decoding is at chance (accuracy 1/2, short answers) when p_cot < 1/3 and "
               "correct (accuracy 1, long answers) when p_cot > 1/3.",
     check="Exact population NTP optimum of the linear AR model (ridge 1e-6) at every p_cot of the grid (0 and 1 "
@@ -102,7 +102,7 @@ def judge_calibration(rows: list[dict]) -> Outcome:
 
 
 @claim(
-    kind="seed", quantifier="for-all",
+    kind="source", quantifier="for-all",
     id="parity.ntp_length_calibration", source=f"{SOURCE}, Sec. 3.2 ('calibrated with respect to length')",
     statement="The NTP model generates long responses with probability p_cot at temperature 1; its sampled "
               "accuracy is (1 + p_cot)/2 and it continues after a first token equal to x_1 with probability "
@@ -129,7 +129,7 @@ def judge_continue_gradient(rows: list[dict]) -> Outcome:
 
 @claim(
     kind="derived", quantifier="for-all",
-    id="parity.continue_gradient_positive", source="research/parity_cot_rl.md §6.3 (derived from Thm 1's optimum)",
+    id="parity.continue_gradient_positive", source="docs/research/parity_cot_rl.md §6.3 (derived from Thm 1's optimum)",
     statement="At the NTP optimum with 0 < p_cot < 1 the expected policy gradient of the end-to-end reward raises "
               "the probability of continuing after r_1 = x_1 (d E[R]/d eta > 0): length increase is an ascent "
               "direction.",

@@ -1,6 +1,6 @@
 """Exact population computations for the autoregressive linear model on the parity mixture.
 
-Objects of Tsilivis et al. 2025 (research/parity_cot_rl.md §6.2–§6.3), computed without sampling:
+Objects of Tsilivis et al. 2025 (docs/research/parity_cot_rl.md §6.2–§6.3), computed without sampling:
 
 * the *population* NTP objective over all 2^d inputs and both response modes,
       L_p(W) = 2^{-d} Σ_x [ p · NLL_W(long(x)) + (1 − p) · NLL_W(short(x)) ] + λ‖W‖²,

@@ -19,7 +19,7 @@ any model and layout (TinyGPT or LinearAR, any d and leap): `reward_model_accura
 one row per (pair type, position, variant) with the win count and its Wilson interval over the pairs; the interval
 describes sampled prompts, and is not needed when ``x`` is every prompt of {0,1}^d (the row's ``exhaustive``).
 
-Predictions at the population NTP optimum of the linear model (learned/parity_linear.py; research/parity_cot_rl.md
+Predictions at the population NTP optimum of the linear model (learned/parity_linear.py; docs/research/parity_cot_rl.md
 §6.2): the model cannot compute parity, so π(x_1 first) = (1+p)/2, P(continue | r_1 = x_1) = 2p/(1+p) and the chain
 steps are (almost) deterministic.  Hence log π(long | x) ≈ log p and log π(short wrong | x) = log π(short right | x)
 ≈ log((1−p)/2) for every x, so

@@ -1,4 +1,5 @@
-"""Sweep check of RL on the endogenous reward of the parity GPT (issue 13 item 3; sweep ``endogenous_rl``).
+"""Sweep check of RL on the endogenous reward of the parity GPT (sweep ``endogenous_rl``;
+docs/research/endogenous_reward_bounds.md §8, prediction 2).
 
 The prediction (learned/endogenous_rl.py): RL on the start model's outcome endogenous reward r̂ with KL β to it has the
 optimum π̂^(1+1/β)/Z (β = 0: the sequence-level mode), whose greedy decoder is NTP's greedy decoder, so it solves parity
@@ -60,7 +61,8 @@ def arm_table(runs: pd.DataFrame) -> str:
     id="parity.endogenous_rl.solves_only_above_third_gpt", kind="derived", quantifier="for-all",
     source="Li et al. 2025 (arXiv 2506.23235), outcome reward r̂ = α log π̂ + V(s_1), with the KL-regularised "
            "optimum π̂^(1+α/β)/Z (theory/iterative_improvement.kl_regularised_step) at the NTP optimum of "
-           "research/parity_cot_rl.md §6.2; issue 13's sharp prediction (linear version: "
+           "docs/research/parity_cot_rl.md §6.2 and docs/research/endogenous_reward_bounds.md §8, prediction 2 (linear "
+           "version: "
            "endogenous_rl.solves_only_above_third_linear)",
     statement="RL on the endogenous reward of an NTP-trained GPT (KL β to it, any β ≥ 0) solves parity only when "
               "p_cot > 1/3 and stays at chance below, while RL on the verifiable reward solves it on both sides.",

@@ -1,4 +1,5 @@
-"""The endogenous reward of the trained parity GPTs as a reward model (issue 13, item 2, the GPT half).
+"""The endogenous reward of the trained parity GPTs as a reward model
+(docs/research/endogenous_reward_bounds.md §8, prediction 1: the GPT half).
 
 learned/endogenous_reward_claims.py judges the reward-model accuracy of the endogenous reward on linear models it
 trains itself; this check reads the NTP checkpoints of the GPTs the threshold sweep trained (``fig2_threshold``,
@@ -72,7 +73,7 @@ def judge_gpt_threshold(rows: list[dict]) -> Outcome:
 @claim(
     id="endogenous.gpt_long_beats_short_wrong_iff_p_above_third", kind="derived", quantifier="for-all",
     source=f"{ENDOGENOUS_PAPER}, outcome reward Σ r̂ = α log π̂ + V(s_1), at the NTP fixed point of "
-           "research/parity_cot_rl.md §6.2",
+           "docs/research/parity_cot_rl.md §6.2",
     statement="The outcome endogenous reward of an NTP-trained parity GPT that has not learned the short map ranks "
               "the long correct chain above the short wrong answer (same prompt) iff p_cot > 1/3.",
     check="Every GPT of the threshold sweep: accuracy of the outcome endogenous reward on (long chain, short wrong "

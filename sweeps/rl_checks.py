@@ -50,9 +50,9 @@ def length_ratio_criterion(runs: pd.DataFrame, tolerance: float) -> Criterion:
 
 
 @claim(
-    id="parity.rl.greedy_solves_and_length_grows", kind="seed", quantifier="for-all",
+    id="parity.rl.greedy_solves_and_length_grows", kind="source", quantifier="for-all",
     source=f"{PAPER}, §3.1 and Fig. 3 ([S] 'greedy accuracy from chance to 100% ... while response length grows "
-           "to d', research/parity_cot_rl.md §4)",
+           "to d', docs/research/parity_cot_rl.md §4)",
     statement="RL (GRPO, REINFORCE) after NTP takes greedy accuracy from chance to ~100% while the response "
               "length grows to the chain's length.",
     check=f"GRPO/REINFORCE jobs starting from a learned chain: final greedy accuracy ≥ {SOLVED} with its Wilson "
@@ -92,7 +92,7 @@ def best_by_horizon(runs: pd.DataFrame, tables: Tables) -> pd.DataFrame:
 
 @claim(
     id="parity.rl.iterations_to_solve", kind="reading", quantifier="for-all",
-    source="the suite's reading of [S] 'from chance to 100% after a handful of sequences' (research/"
+    source="the suite's reading of [S] 'from chance to 100% after a handful of sequences' (docs/research/"
            "parity_cot_rl.md §4); the number is the suite's, from its own pilot (§5.3: GRPO greedy 1.0 by iteration "
            "10 at d = 16): no source states an iteration count",
     statement=f"From a learned chain, GRPO/REINFORCE reach greedy accuracy ≥ {SOLVED} within {HORIZON} iterations.",
@@ -147,8 +147,8 @@ def star_detail(criteria: list[Criterion], rounds: pd.DataFrame) -> str:
 
 
 @claim(
-    id="parity.star.recursion_linear", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, §3.2 / Thm 2 ([Q] p_n = 2p_{{n−1}}/(1+p_{{n−1}}); research/parity_cot_rl.md §4, §6.3)",
+    id="parity.star.recursion_linear", kind="source", quantifier="for-all",
+    source=f"{PAPER}, §3.2 / Thm 2 ([Q] p_n = 2p_{{n−1}}/(1+p_{{n−1}}); docs/research/parity_cot_rl.md §4, §6.3)",
     statement="STaR on the autoregressive linear model: the long fraction of the kept set follows p_n = "
               "2p_{n−1}/(1+p_{n−1}) from p_0 = p_cot (the odds double every round).",
     check="Rounds 1-5 of every fig4 job: |kept long fraction − p_n| ≤ 0.02 (primary; p_n from p_0 = p_cot, no "
@@ -166,8 +166,8 @@ def star_linear(ctx: Context) -> Outcome:
 
 @claim(
     id="parity.star.recursion_gpt", kind="derived", quantifier="for-all",
-    source="consequence of STaR's filter (research/parity_cot_rl.md §6.3: long responses are right, short ones half "
-           f"the time, so the kept long fraction is 2s/(1+s)); {PAPER} proves the recursion for the linear model",
+    source="consequence of STaR's filter (docs/research/parity_cot_rl.md §6.3: long responses are right, short ones "
+           f"half the time, so the kept long fraction is 2s/(1+s)); {PAPER} proves the recursion for the linear model",
     statement="STaR on the tiny GPT at T = 1: the kept set's long fraction is 2s/(1+s) of the sampled one, and "
               "compounds as the recursion p_n from p_cot.",
     check="ablation=star_t1, rounds 1-5: |kept − 2s/(1+s)| ≤ 0.05 (primary: the one-step Bayes identity) and |kept "
@@ -184,8 +184,8 @@ def star_gpt(ctx: Context) -> Outcome:
 
 
 @claim(
-    id="parity.star.high_temperature_fails", kind="seed", quantifier="for-all",
-    source="[S] secondary summary of Tsilivis et al. 2025 (research/parity_cot_rl.md §4 'Known failure', §8 "
+    id="parity.star.high_temperature_fails", kind="source", quantifier="for-all",
+    source="[S] secondary summary of Tsilivis et al. 2025 (docs/research/parity_cot_rl.md §4 'Known failure', §8 "
            "critique 6)",
     statement="STaR with a high sampling temperature and end-to-end reward fails to reach a generalising model, "
               "where T = 1 succeeds.",
@@ -215,8 +215,8 @@ def star_temperature(ctx: Context) -> Outcome:
 
 
 @claim(
-    id="parity.rl.too_early_checkpoint", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, §3.1 ([Q] post-training 'too early'; research/parity_cot_rl.md §4)",
+    id="parity.rl.too_early_checkpoint", kind="source", quantifier="for-all",
+    source=f"{PAPER}, §3.1 ([Q] post-training 'too early'; docs/research/parity_cot_rl.md §4)",
     statement="If RL starts before NTP has learned the chain, the length increases but the model does not "
               "generalise.",
     check=f"ablations too_early_150/300 whose start checkpoint has forced-long accuracy < 0.95: final greedy "
@@ -243,7 +243,7 @@ def too_early(ctx: Context) -> Outcome:
 
 @claim(
     id="parity.rl.no_cot_control", kind="derived", quantifier="for-all",
-    source="research/parity_cot_rl.md §8 critique 1 (no p_cot = 0 control in the paper); consequence of §6.3: RL "
+    source="docs/research/parity_cot_rl.md §8 critique 1 (no p_cot = 0 control in the paper); consequence of §6.3: RL "
            "re-weights behaviour the NTP model already has",
     statement="With no long demonstrations (p_cot = 0), RL does not create the long behaviour.",
     check="ablation no_cot: final sampled long fraction ≤ 0.05 (primary); final greedy accuracy ≤ 0.55 (not solved: "
@@ -259,8 +259,8 @@ def no_cot(ctx: Context) -> Outcome:
 
 
 @claim(
-    id="parity.ntp.leap2_below_third", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, Fig. 15 ([S] leap-2 'generalizes even below p_cot = 1/3'; research/parity_cot_rl.md §5.1)",
+    id="parity.ntp.leap2_below_third", kind="source", quantifier="for-all",
+    source=f"{PAPER}, Fig. 15 ([S] leap-2 'generalizes even below p_cot = 1/3'; docs/research/parity_cot_rl.md §5.1)",
     statement="With the leap-2 chain, NTP alone generalises under greedy decoding at p_cot = 0.2 < 1/3.",
     check=f"ablation leap2, informative where NTP learned the leap-2 chain (forced-long accuracy ≥ 0.95: the premise "
           f"of the statement): NTP greedy accuracy ≥ {SOLVED} (primary); greedy accuracy after GRPO ≥ {SOLVED}; "

@@ -1,7 +1,7 @@
 """Cost to solve parity against size, from the scaling sweeps, and the censoring-aware fits of its growth.
 
-The parity paper's thesis is about cost as the problem grows (Tsilivis et al. 2025; research/parity_cot_rl.md §6.4):
-NTP alone needs "extreme statistical or computational resources", NTP + RL is efficient unless p_cot is
+The parity paper's thesis is about cost as the problem grows (Tsilivis et al. 2025; docs/research/parity_cot_rl.md
+§6.4): NTP alone needs "extreme statistical or computational resources", NTP + RL is efficient unless p_cot is
 exponentially small in d, and STaR needs O(log((1 − p)/p)) rounds.  The scaling sweeps
 (conf/experiment/sweep_scaling_*.yaml) measure the cost of each run by stopping every stage at its solve criterion
 (toy/evaluate.py ``solve_record``); this module turns their results tables into one cost table and fits it.
@@ -119,7 +119,7 @@ def summary_table(costs: pd.DataFrame) -> pd.DataFrame:
 
 
 def log_odds(p_cot) -> np.ndarray:
-    """log2((1 − p)/p): the number of odds doublings from p to even odds (research/parity_cot_rl.md §6.3)."""
+    """log2((1 − p)/p): the number of odds doublings from p to even odds (docs/research/parity_cot_rl.md §6.3)."""
     p_cot = np.asarray(p_cot, dtype=float)
     return np.log2((1 - p_cot) / p_cot)
 

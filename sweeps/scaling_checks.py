@@ -103,8 +103,8 @@ def judge_ntp_alone(costs: pd.DataFrame) -> Outcome:
 
 
 @claim(
-    id="parity.scaling.ntp_alone_exponential", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, abstract ('requires extreme statistical or computational resources') and research/"
+    id="parity.scaling.ntp_alone_exponential", kind="source", quantifier="for-all",
+    source=f"{PAPER}, abstract ('requires extreme statistical or computational resources') and docs/research/"
            "parity_cot_rl.md §6.4",
     statement="The cost of next-token prediction alone to reach a generalising model grows exponentially in d.",
     check="sweep_scaling_ntp (GPT, no RL): samples until held-out greedy accuracy ≥ 0.95, censored at the cap; per "
@@ -127,7 +127,7 @@ def judge_ntp_rl(costs: pd.DataFrame) -> Outcome:
 @claim(
     id="parity.scaling.ntp_rl_polynomial", kind="reading", quantifier="for-all",
     source=f"{PAPER}, abstract ('learns efficiently ... as long as the proportion of long demonstrations is not "
-           "exponentially small'), research/parity_cot_rl.md §6.4 (poly(d, 1/p_cot))",
+           "exponentially small'), docs/research/parity_cot_rl.md §6.4 (poly(d, 1/p_cot))",
     statement="At a fixed p_cot < 1/3, the cost of NTP followed by RL grows polynomially in d. Reading: no faster than "
               f"d^{MAX_DEGREE:g} over the measured sizes, and not better described by an exponential law.",
     check="sweep_scaling_rl (GPT, p_cot = 0.25, NTP until the chain is learned, then GRPO until greedy ≥ 0.95): the "
@@ -166,7 +166,7 @@ def judge_star_rounds(costs: pd.DataFrame) -> Outcome:
 
 @claim(
     id="parity.scaling.star_rounds_log_odds", kind="derived", quantifier="for-all",
-    source=f"{PAPER}, Thm 2 (O(log((1 − p)/p)) rounds) and the odds recursion r_n = 2 r_(n−1) of research/"
+    source=f"{PAPER}, Thm 2 (O(log((1 − p)/p)) rounds) and the odds recursion r_n = 2 r_(n−1) of docs/research/"
            "parity_cot_rl.md §6.3",
     statement="STaR's rounds to solve grow like log2((1 − p_cot)/p_cot) + c: one round per doubling of the odds.",
     check="sweep_scaling_linear (linear model, STaR): per d, the least-squares slope of rounds to greedy ≥ 0.95 on "
@@ -199,8 +199,8 @@ def judge_inverse_p(costs: pd.DataFrame) -> Outcome:
 
 @claim(
     id="parity.scaling.ntp_samples_inverse_p", kind="derived", quantifier="for-all",
-    source="research/parity_cot_rl.md §6.4, item 1 (about n·p_cot of n samples are long, and the chain needs poly(d) "
-           "long examples, so n ≳ poly(d)/p_cot)",
+    source="docs/research/parity_cot_rl.md §6.4, item 1 (about n·p_cot of n samples are long, and the chain needs "
+           "poly(d) long examples, so n ≳ poly(d)/p_cot)",
     statement="At fixed d, the NTP samples needed to learn the chain grow like 1/p_cot.",
     check="sweep_scaling_linear: per d, the censored power-law exponent of NTP samples until teacher_forced/"
           f"chain_accuracy ≥ 0.95 against 1/p_cot is within {INVERSE_P_TOLERANCE} of 1.", requires=("scaling_linear",))
@@ -219,8 +219,8 @@ def judge_p_cot_laws(costs: pd.DataFrame) -> Outcome:
 
 
 @claim(
-    id="parity.scaling.exponentially_small_p_cot", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, appendix (p_cot ∈ Ω(d^−κ)) and research/parity_cot_rl.md §6.4 ('if p_cot = 2^−Θ(d), the "
+    id="parity.scaling.exponentially_small_p_cot", kind="source", quantifier="for-all",
+    source=f"{PAPER}, appendix (p_cot ∈ Ω(d^−κ)) and docs/research/parity_cot_rl.md §6.4 ('if p_cot = 2^−Θ(d), the "
            "cost is exponential')",
     statement="With p_cot = 2^(−d/2) the cost of NTP + STaR grows exponentially in d, while with p_cot = 1/d or 1/d² "
               "it stays polynomial.",

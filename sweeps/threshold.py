@@ -1,6 +1,6 @@
 """The 1/3 threshold of NTP greedy decoding, judged as a threshold: beyond a derived margin, and located.
 
-Paper object: Tsilivis et al. 2025, Thm 1, derived in research/parity_cot_rl.md §6.2.  At the NTP optimum, after
+Paper object: Tsilivis et al. 2025, Thm 1, derived in docs/research/parity_cot_rl.md §6.2.  At the NTP optimum, after
 the first response token z_1 = x_1 the posterior of the long mode is the continue probability
 
     q(p) = 2p / (1 + p),
@@ -45,7 +45,7 @@ BOOTSTRAP_STREAM = 13  # generator stream of the p* bootstrap (ctx.rng in the ch
 
 
 def continue_probability(p_cot: float | np.ndarray) -> float | np.ndarray:
-    """q(p) = 2p/(1+p): P(long | z_1 = x_1) at the NTP optimum (research/parity_cot_rl.md §6.2 step 2)."""
+    """q(p) = 2p/(1+p): P(long | z_1 = x_1) at the NTP optimum (docs/research/parity_cot_rl.md §6.2 step 2)."""
     return 2 * p_cot / (1 + p_cot)
 
 

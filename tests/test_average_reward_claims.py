@@ -84,7 +84,7 @@ def test_every_avg_claim_is_controlled_here():
 def test_registered_findings_and_kinds(ledger):
     for cid, expected in FINDINGS.items():
         assert ledger[cid].verdict == expected, (cid, ledger[cid].reason)
-        assert REGISTRY[cid].kind == KINDS.get(cid, "seed" if expected == "fails" else "derived"), cid
+        assert REGISTRY[cid].kind == KINDS.get(cid, "source" if expected == "fails" else "derived"), cid
         assert REGISTRY[cid].quantifier == "for-all", cid
 
 

@@ -65,7 +65,7 @@ def test_cliff_closed_form_is_the_explicit_h_sum():
     eps, horizon = 0.01, 50
     explicit = sum(1 - (1 - eps) ** h for h in range(1, horizon + 1))  # Ross-Bagnell: Σ_h P(fell off by step h)
     assert cliff_gap_closed_form(horizon, eps) == pytest.approx(explicit, rel=1e-12)
-    assert cliff_gap(8, 0.01) == pytest.approx(0.351725, abs=1e-6)  # dossier §5.3 reference value
+    assert cliff_gap(8, 0.01) == pytest.approx(0.351725, abs=1e-6)  # docs/research/endogenous_reward_bounds.md §5.3
 
 
 def test_cliff_rejects_bad_error_probability():
@@ -136,7 +136,8 @@ def test_walk_automaton_matches_its_tree_and_reference_values():
     assert tree.bc_gap() == pytest.approx(inst.bc_gap(), rel=1e-12)
     assert tree.rl_gap() == pytest.approx(inst.rl_gap(), rel=1e-12)
     assert inst.eps_pi == pytest.approx(-np.log(2 - np.exp(0.01)), rel=1e-12)
-    assert walk_instance(8).bc_gap() == pytest.approx(0.004094, abs=1e-6)  # dossier §5.2 table
+    # the H = 8 row of the table in docs/research/endogenous_reward_bounds.md §5.2
+    assert walk_instance(8).bc_gap() == pytest.approx(0.004094, abs=1e-6)
 
 
 def test_sampled_ntp_model_respects_theorem1_and_its_accuracy_is_the_pairwise_fraction():

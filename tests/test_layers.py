@@ -1,4 +1,4 @@
-"""The package graph is a DAG of layers (DESIGN.md "Layout"), read from the import statements of every module.
+"""The package graph is a DAG of layers (docs/design.md "Layout"), read from the import statements of every module.
 
     core  <-  toy, theory (never each other)  <-  learned  <-  sweeps  <-  figures
 

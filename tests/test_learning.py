@@ -1,14 +1,14 @@
 """Slow end-to-end learning checks (``python -m pytest -q -m slow``, about 3 minutes on one core): the parity
 phenomena themselves, through the same pipeline entry point the sweeps use.
 
-* the linear model's NTP threshold at p_cot = 1/3 (research/parity_cot_rl.md §6.2), d = 8: chance below, solved
+* the linear model's NTP threshold at p_cot = 1/3 (docs/research/parity_cot_rl.md §6.2), d = 8: chance below, solved
   above;
 * the tiny GPT, d = 12: NTP at p_cot = 0.2 stays at chance under greedy decoding although the chain is learned,
   and GRPO after it reaches greedy accuracy ≥ 0.95 with responses of the chain's length.  Not d = 8: there the
   GPT partly learns the short map (parity of 8 bits) itself and NTP alone reached greedy accuracy 0.89 at
   p_cot = 0.25 (800 steps), so the premise of the phenomenon, an unlearnable short answer, does not hold.
 
-Tolerances are the issues' (0.05 around chance, 0.95 for "solved") on 1024 held-out prompts, where one
+Tolerances: 0.05 around chance and 0.95 for "solved", on 1024 held-out prompts, where one
 binomial standard error at 1/2 is 0.016.
 """
 

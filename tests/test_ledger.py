@@ -19,7 +19,7 @@ from core.ledger_report import format_markdown, run_claims, tally
 from theory.verify import main as verify_main
 
 
-def spec(quantifier="for-all", kind="seed", run=lambda ctx: Outcome([])) -> ClaimSpec:
+def spec(quantifier="for-all", kind="source", run=lambda ctx: Outcome([])) -> ClaimSpec:
     return ClaimSpec(id="t.claim", kind=kind, quantifier=quantifier, source="test §1", statement="s", check="c",
                      run=run)
 
@@ -128,9 +128,11 @@ def test_malformed_criteria_are_rejected(kwargs, message):
         Criterion("a", 0.5, 1.0, **kwargs)
 
 
-@pytest.mark.parametrize("field, value", [("kind", "folklore"), ("quantifier", "most"), ("source", " ")])
+# "seed" is not a kind: the word means a random seed only (a source statement is kind "source")
+@pytest.mark.parametrize("field, value", [("kind", "folklore"), ("kind", "seed"), ("quantifier", "most"),
+                                          ("source", " ")])
 def test_malformed_claims_are_rejected(field, value):
-    arguments = dict(id="t.bad", kind="seed", quantifier="for-all", source="s", statement="s", check="c",
+    arguments = dict(id="t.bad", kind="source", quantifier="for-all", source="s", statement="s", check="c",
                      run=lambda ctx: Outcome([]))
     with pytest.raises(ValueError, match=field):
         ClaimSpec(**{**arguments, field: value})
@@ -147,11 +149,11 @@ def test_context_seed_redraws_instances_and_seed_zero_is_the_default_stream():
 
 def test_tally_counts_kinds_and_identities_are_shown_as_not_evidence():
     results = [judge(spec(kind=k), Outcome([Criterion("x", v, 1.0)])) for k, v in
-               (("seed", 0.5), ("seed", 2.0), ("identity", 0.0), ("derived", 0.5))]
+               (("source", 0.5), ("source", 2.0), ("identity", 0.0), ("derived", 0.5))]
     counts = tally(results)
-    assert counts["seed"]["holds"] == 1 and counts["seed"]["fails"] == 1 and counts["identity"]["holds"] == 1
+    assert counts["source"]["holds"] == 1 and counts["source"]["fails"] == 1 and counts["identity"]["holds"] == 1
     text = format_markdown(results, "quick")
-    assert "seed statements: 1 hold, 0 hold with caveat, 1 fail" in text and "identities (not evidence)" in text
+    assert "source statements: 1 hold, 0 hold with caveat, 1 fail" in text and "identities (not evidence)" in text
 
 
 # --- intervals --------------------------------------------------------------------------------------------------
@@ -194,11 +196,11 @@ def scratch_registry(monkeypatch):
 
 
 def test_raising_check_is_error_and_verify_exits_nonzero(scratch_registry, tmp_path):
-    @ledger.claim(id="t.ok", kind="seed", quantifier="for-all", source="test", statement="s", check="c")
+    @ledger.claim(id="t.ok", kind="source", quantifier="for-all", source="test", statement="s", check="c")
     def _ok(ctx):
         return Outcome([Criterion("gap", 0.1, 0.2)], measured={"n": 3})
 
-    @ledger.claim(id="t.boom", kind="seed", quantifier="for-all", source="test", statement="s", check="c")
+    @ledger.claim(id="t.boom", kind="source", quantifier="for-all", source="test", statement="s", check="c")
     def _boom(ctx):
         raise RuntimeError("instance generator broke")
 
@@ -207,15 +209,15 @@ def test_raising_check_is_error_and_verify_exits_nonzero(scratch_registry, tmp_p
     assert verify_main(["--out", str(tmp_path)]) == 1
     written = json.loads((tmp_path / "claims.json").read_text())
     assert {c["id"]: c["verdict"] for c in written["claims"]} == {"t.ok": "holds", "t.boom": "error"}
-    assert written["seed"] == 0 and written["tally"]["seed"]["holds"] == 1
+    assert written["seed"] == 0 and written["tally"]["source"]["holds"] == 1
     assert verify_main(["--out", str(tmp_path), "--only", "t.ok"]) == 0
     assert "**holds**" in (tmp_path / "claims.md").read_text()
     kept = json.loads((tmp_path / "claims.json").read_text())  # --only re-ran t.ok and kept t.boom's row
-    assert [c["id"] for c in kept["claims"]] == ["t.boom", "t.ok"] and kept["tally"]["seed"]["error"] == 1
+    assert [c["id"] for c in kept["claims"]] == ["t.boom", "t.ok"] and kept["tally"]["source"]["error"] == 1
 
 
 def test_seed_is_passed_to_checks_and_recorded(scratch_registry, tmp_path):
-    @ledger.claim(id="t.seeded", kind="seed", quantifier="for-all", source="test", statement="s", check="c")
+    @ledger.claim(id="t.seeded", kind="source", quantifier="for-all", source="test", statement="s", check="c")
     def _seeded(ctx):
         return Outcome([Criterion("draw", ctx.rng(5).random(), 2.0)], measured={"seed": ctx.seed})
 
@@ -225,7 +227,7 @@ def test_seed_is_passed_to_checks_and_recorded(scratch_registry, tmp_path):
 
 
 def test_failing_claim_is_a_finding_not_an_error(scratch_registry, tmp_path):
-    @ledger.claim(id="t.false", kind="seed", quantifier="for-all", source="test", statement="s", check="c")
+    @ledger.claim(id="t.false", kind="source", quantifier="for-all", source="test", statement="s", check="c")
     def _false(ctx):
         return Outcome([Criterion("gap", 5.0, 1e-8)])
 
@@ -234,7 +236,7 @@ def test_failing_claim_is_a_finding_not_an_error(scratch_registry, tmp_path):
 
 
 def test_duplicate_claim_id_is_rejected(scratch_registry):
-    declare = dict(id="t.dup", kind="seed", quantifier="for-all", source="s", statement="s", check="c")
+    declare = dict(id="t.dup", kind="source", quantifier="for-all", source="s", statement="s", check="c")
     ledger.claim(**declare)(lambda ctx: Outcome([]))
     with pytest.raises(ValueError, match="registered twice"):
         ledger.claim(**declare)(lambda ctx: Outcome([]))

@@ -1,7 +1,7 @@
-"""Exact objectives of average_reward_paper.md §3.2 and their gradients w.r.t. a logit table.
+"""Exact objectives of docs/sources/average_reward_paper.md §3.2 and their gradients w.r.t. a logit table.
 
 On an order-K "language" with human conditional p_h (a (V**K, V) table, layout of theory.chains) and a
-model π = softmax(z) of order k ≤ K (π sees only the last k tokens; k = K is the seed's condition 3),
+model π = softmax(z) of order k ≤ K (π sees only the last k tokens; k = K is the source's condition 3),
 with μ_D the stationary distribution of p_h ("the probability of seeing context x_<t in the data"):
 
     NTP(π)    = Σ_s μ_D(s) Σ_a p_h(a|s) log π(a|s)             §2.2, the LLM training objective
@@ -11,7 +11,7 @@ with μ_D the stationary distribution of p_h ("the probability of seeing context
 
 Gradients come from torch autograd in float64, differentiating through μ_π (a linear solve), and the
 analytic average-reward policy-gradient theorem ∇ρ = Σ_s μ_π(s) Σ_a ∇π(a|s) q_π(s, a) is provided to
-check them.  The seed's step 3 replaces μ_π by μ_D; comparing seed(π) with ρ(π) measures that step.
+check them.  The source's step 3 replaces μ_π by μ_D; comparing seed(π) with ρ(π) measures that step.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def ntp_objective(policy: np.ndarray, p_human: np.ndarray) -> float:
 
 
 def seed_objective(policy: np.ndarray, p_human: np.ndarray) -> float:
-    """seed(π) = Σ_s μ_D(s) Σ_a π(a|s) log p_h(a|s): the seed's step-5 objective (μ_D held fixed)."""
+    """seed(π) = Σ_s μ_D(s) Σ_a π(a|s) log p_h(a|s): the source's step-5 objective (μ_D held fixed)."""
     return objective_values(policy, p_human)["seed"]
 
 

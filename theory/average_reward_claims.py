@@ -1,6 +1,7 @@
-"""Ledger claims (ids ``avg.*``) for the steps of average_reward_paper.md §3.2 (the gradient equalities) and the
-algebra the checks rest on (kind ``identity``); stationarity and optima are in theory/average_reward_optima_claims.py.
-Every number is an exact float64 computation on order-k Markov "languages" (theory.chains, theory.average_reward).
+"""Ledger claims (ids ``avg.*``) for the steps of docs/sources/average_reward_paper.md §3.2 (the gradient equalities)
+and the algebra the checks rest on (kind ``identity``); stationarity and optima are in
+theory/average_reward_optima_claims.py.  Every number is an exact float64 computation on order-k Markov "languages"
+(theory.chains, theory.average_reward).
 
 Instance family (``instances``): a human conditional p_h = softmax(N(0, 1)/τ) for every (V, k, τ) ∈ {2, 3, 4} ×
 {1, 2, 3} × {0.5, 1, 2} (one draw per cell at quick, four at full), plus the degenerate ones: uniform p_h at
@@ -45,7 +46,7 @@ from theory.chains import (
 )
 
 SEED = 20240611  # stream numbers of the instance families: ctx.rng(SEED + i)
-SOURCE = "average_reward_paper.md"
+SOURCE = "docs/sources/average_reward_paper.md"
 VOCABS, ORDERS, TEMPERATURES = (2, 3, 4), (1, 2, 3), (0.5, 1.0, 2.0)
 NEAR_DETERMINISTIC_TEMPERATURE = 0.05
 DEGENERATE = (("uniform", 2, 1), ("uniform", 3, 2), ("near-deterministic", 2, 1), ("near-deterministic", 3, 2),
@@ -209,12 +210,12 @@ def judge_gradient_equality(pairs: list[dict], lhs_text: str, rhs_text: str) -> 
 
 
 GRADIENT_CHECK = ("Autograd in float64 through μ_π on every instance and model point; relative difference "
-                  "‖∇X − ∇Y‖/max(‖∇X‖, ‖∇Y‖) ≤ 1e-6 (round-off: the seed claims equality) away from p_h (primary, "
+                  "‖∇X − ∇Y‖/max(‖∇X‖, ‖∇Y‖) ≤ 1e-6 (round-off: the source claims equality) away from p_h (primary, "
                   "random and peaked π) and at π = p_h.")
 
 
 @claim(
-    kind="seed", quantifier="for-all",
+    kind="source", quantifier="for-all",
     id="avg.step3.data_distribution_substitution", source=f"{SOURCE} §3.2 steps 2–3 (μ(s) := P_D(x_<t))",
     statement="Replacing μ_π by the data distribution μ_D leaves the gradient unchanged: "
               "∇ Σ_s μ_D Σ_a π log p_h = ∇ρ(π), ρ the true average reward with reward log p_h.",
@@ -228,7 +229,7 @@ def step3_substitution(ctx: Context) -> Outcome:
 
 
 @claim(
-    kind="seed", quantifier="for-all",
+    kind="source", quantifier="for-all",
     id="avg.step4.expectation_swap", source=f"{SOURCE} §3.2 step '4)' after Lemma 1 ('definition of expectation')",
     statement="∇ Σ_s μ_D Σ_a π(a|s) log p_h(a|s) = ∇ E_{s~μ_D} E_{a~p_h}[log π(a|s)]: the seed objective's "
               "gradient equals the NTP gradient.",
@@ -242,7 +243,7 @@ def step4_swap(ctx: Context) -> Outcome:
 
 
 @claim(
-    kind="seed", quantifier="for-all",
+    kind="source", quantifier="for-all",
     id="avg.step5.gradient_equals_ntp", source=f"{SOURCE} §3.2 step 5 / Theorem",
     statement="∇ρ(π) = ∇NTP(π): the average-reward gradient (reward log p_h) is the NTP gradient.",
     check=f"∇ρ (on-policy μ_π) vs ∇NTP. {GRADIENT_CHECK}",
@@ -255,8 +256,8 @@ def step5_equality(ctx: Context) -> Outcome:
     kind="reading", quantifier="for-all",
     id="avg.step5.entropy_gradient_equals_ntp",
     source=f"{SOURCE} §3.2 step 5 / Theorem, read with reward log p_h − log π (the suite's reading)",
-    statement="Reading the seed's reward as log p_h − log π (an entropy-regularised average reward, the most "
-              "favourable reading; the seed says log p_h): ∇ρ_ent(π) = ∇NTP(π).",
+    statement="Reading the source's reward as log p_h − log π (an entropy-regularised average reward, the most "
+              "favourable reading; the source says log p_h): ∇ρ_ent(π) = ∇NTP(π).",
     check=f"∇ρ_ent vs ∇NTP. {GRADIENT_CHECK}",
 )
 def step5_entropy_equality(ctx: Context) -> Outcome:
@@ -290,7 +291,7 @@ def policy_gradient_pairs(rows, reward_gradients=(("rho", "pg", "average_reward"
     statement="∇ρ = Σ_s μ_π(s) Σ_a ∇π(a|s) q_π(s, a), q = r − ρ + h(s') the differential action values, for "
               "r = log p_h and (the extra term vanishing) for r = log p_h − log π.",
     check="Analytic form (Poisson equation, numpy) vs autograd through μ_π (torch) at every instance and point; "
-          "relative difference ≤ 1e-8. An identity: it tests the gradients the other claims rest on, not the seed.",
+          "relative difference ≤ 1e-8. An identity: it tests the gradients the other claims rest on, not the source.",
 )
 def pg_theorem(ctx: Context) -> Outcome:
     return judge_relative_differences(policy_gradient_pairs(instances(ctx)), 1e-8)

@@ -1,6 +1,6 @@
-"""Ledger claims (ids ``avg.*``) of average_reward_paper.md about stationarity and optima: condition 1, the §3.3
-implication (convergence to human behaviour), the nearest true statements about the maximiser, and the
-misspecified case (true order K > k, outside the seed's condition 3).
+"""Ledger claims (ids ``avg.*``) of docs/sources/average_reward_paper.md about stationarity and optima: condition 1,
+the §3.3 implication (convergence to human behaviour), the nearest true statements about the maximiser, and the
+misspecified case (true order K > k, outside the source's condition 3).
 
 Well-specified claims use the instance family of theory.average_reward_claims (random, uniform and
 near-deterministic p_h, each with random, peaked and π = p_h model points).  The misspecified family
@@ -61,10 +61,10 @@ def judge_stationarity(found: dict) -> Outcome:
 
 
 @claim(
-    kind="seed", quantifier="for-all",
+    kind="source", quantifier="for-all",
     id="avg.condition1.stationarity", source=f"{SOURCE} §3.1 condition 1 (stationarity) and step 2",
     statement="The state distribution of the average reward is the data's μ_D whatever the policy: μ_π = μ_D.",
-    check="TV(μ_π, μ_D) ≤ 1e-10 (the seed claims equality) at random and peaked π on every instance; π = p_h is "
+    check="TV(μ_π, μ_D) ≤ 1e-10 (the source claims equality) at random and peaked π on every instance; π = p_h is "
           "left out (μ_D is μ_{p_h} by definition, see avg.identity.objectives_agree_at_p_h). TV at the L-BFGS "
           "maximiser of ρ is reported.",
 )
@@ -90,7 +90,7 @@ def judge_rho_converges(found: dict) -> Outcome:
 
 
 @claim(
-    kind="seed", quantifier="for-all",
+    kind="source", quantifier="for-all",
     id="avg.implication.average_reward_converges_to_human", source=f"{SOURCE} §3.3 implication 1",
     statement="Maximising the average reward with r = log p_h converges to human behaviour: p_h maximises ρ.",
     check="Exact max_π ρ (max cycle mean, Karp) minus ρ(p_h) ≤ 1e-9 (round-off) on every instance; the uniform "
@@ -121,9 +121,9 @@ def judge_seed_converges(found: dict) -> Outcome:
 
 
 @claim(
-    kind="seed", quantifier="for-all",
+    kind="source", quantifier="for-all",
     id="avg.implication.seed_objective_converges_to_human", source=f"{SOURCE} §3.2 step 5 + §3.3 implication 1",
-    statement="Maximising the seed's objective Σ_s μ_D Σ_a π log p_h converges to p_h.",
+    statement="Maximising the source's step-5 objective Σ_s μ_D Σ_a π log p_h converges to p_h.",
     check="The objective is linear in π(·|s), so its maximum is Σ_s μ_D max_a log p_h (one-hot argmax, closed form); "
           "max − seed(p_h) ≤ 1e-9 (round-off) on every instance would mean p_h attains it; the uniform p_h passes "
           "and cannot turn the for-all.",
@@ -298,7 +298,7 @@ def judge_misspecified(found: dict) -> Outcome:
     check="Closed-form NTP optimum vs L-BFGS maximiser of ρ_ent (2 starts) on every misspecified instance: "
           "‖∇ρ_ent(NTP optimum)‖ ≤ 1e-8 (primary; exact, round-off ~1e-16) and gap ρ_ent(found) − ρ_ent(NTP "
           "optimum) ≤ 1e-8 (a lower bound on the true gap). The uniform p_h (not truly of order K) passes and "
-          "cannot turn the for-all. Not a seed claim: read literally, condition 3 assumes K = k.",
+          "cannot turn the for-all. Not a source claim: read literally, condition 3 assumes K = k.",
 )
 def misspecified(ctx: Context) -> Outcome:
     specs = misspecified_specs(ctx.profile, (1.0,) if ctx.profile == "quick" else TEMPERATURES)

@@ -114,7 +114,7 @@ def judge_preference_tv_bound(points: list[Theorem1Point]) -> Outcome:
 
 
 @claim(
-    id="bounds.thm1_preference_tv_bound", kind="seed", quantifier="for-all", source=f"{PAPER}, Theorem 1 (§3.1)",
+    id="bounds.thm1_preference_tv_bound", kind="source", quantifier="for-all", source=f"{PAPER}, Theorem 1 (§3.1)",
     statement="For any two responses to one prompt, TV(P_{r*}(·|τ,τ'), P_{r̂}(·|τ,τ')) ≤ (αH/2)·ε_π with ε_π the "
               "sup over (s,a) of |log π^E − log π̂|.",
     check="Random trees (V ∈ {2,3}, H ∈ {3,4,5}, α ∈ {0.3,1,3}, π̂ = π^E with logit noise 0.05-2 and a per-state "
@@ -268,7 +268,7 @@ def judge_trained_ntp_model(points: list[TrainedPoint]) -> Outcome:
 
 
 @claim(
-    id="bounds.thm1_at_trained_ntp_model", kind="seed", quantifier="for-all",
+    id="bounds.thm1_at_trained_ntp_model", kind="source", quantifier="for-all",
     source=f"{PAPER}, Theorem 1 (§3.1; its setting: π̂ trained by NTP on MaxEnt-expert demonstrations) at a "
            "tabular model",
     statement="For a tabular model trained by NTP on n demonstrations of a MaxEnt expert, Theorem 1 holds at the "

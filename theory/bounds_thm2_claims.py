@@ -215,7 +215,7 @@ def judge_bc_tv(points: list[GapPoint], series: dict[str, tuple]) -> Outcome:
 
 
 @claim(
-    id="bounds.thm2_bc_quadratic_tv_error", kind="seed", quantifier="for-all",
+    id="bounds.thm2_bc_quadratic_tv_error", kind="source", quantifier="for-all",
     source="Ross & Bagnell 2010 (Theorem 2.1, J(π̂) ≤ J(π*) + T²ε); Generalist Reward Models Theorem 2 (BC part) "
            "read with ε = per-step 0-1/TV error",
     statement="Behaviour cloning with per-step error ε under the expert's state law loses at most H²ε (every "
@@ -251,9 +251,9 @@ def judge_bc_upper(points: list[GapPoint]) -> Outcome:
 
 
 @claim(
-    id="bounds.thm2_bc_upper_bound_sup_logratio", kind="seed", quantifier="for-all",
+    id="bounds.thm2_bc_upper_bound_sup_logratio", kind="source", quantifier="for-all",
     source=f"{PAPER}, Theorem 2 (BC part; explicit constant from the performance-difference lemma, "
-           "research/endogenous_reward_bounds.md §2.2)",
+           "docs/research/endogenous_reward_bounds.md §2.2)",
     statement="With r ∈ [0,1] and π^E soft-optimal for r*, every learner has V^{r*}(π^E) − V^{r*}(π̂) ≤ "
               "H(H+1)/2·tanh(ε_π/2) (≈ H²ε_π/4).",
     check="gap − bound ≤ 1e-9 on random V=3, H=5 trees and degenerate instances (one token, uniform or "
@@ -282,7 +282,7 @@ def judge_quadratic_rate(series: dict[str, tuple]) -> Outcome:
 
 @claim(
     id="bounds.thm2_bc_quadratic_rate_sup_logratio", kind="reading", quantifier="exists",
-    source=f"{PAPER}, Theorem 2 (BC O(H²) vs RL O(H)) and the authors' reading of it (research/"
+    source=f"{PAPER}, Theorem 2 (BC O(H²) vs RL O(H)) and the authors' reading of it (docs/research/"
            "endogenous_reward_bounds.md §2.2: 'reflects IL's compounding error')",
     statement="Reading: the H² of Theorem 2 under the paper's ε_π is attained, i.e. some instances (r* ∈ [0,1], "
               "π^E soft-optimal) and learners with ε_π ≤ ε have a BC gap growing like H²ε, so RL's O(H) improves the "
@@ -329,7 +329,7 @@ def judge_three_halves(points: list[GapPoint], series: dict[str, tuple]) -> Outc
 
 @claim(
     id="bounds.thm2_bc_three_halves_sup_logratio", kind="derived", quantifier="for-all",
-    source="research/endogenous_reward_bounds.md §2.2 (KL chain rule + Pinsker)",
+    source="docs/research/endogenous_reward_bounds.md §2.2 (KL chain rule + Pinsker)",
     statement="With r ∈ [0,1], every learner has |V^{r*}(π^E) − V^{r*}(π̂)| ≤ H·sqrt(H ε_π tanh(ε_π/2)) ≈ "
               "H^{3/2}ε_π/√2, and the exponent 3/2 is attained.",
     check="|gap| − bound ≤ 1e-9 (for-all) on random and degenerate trees, the named walk, and the value-minimising "
@@ -369,8 +369,8 @@ def rl_points(ctx: Context, found, rl_found) -> list[GapPoint]:
 
 
 @claim(
-    id="bounds.thm2_rl_linear", kind="seed", quantifier="for-all",
-    source=f"{PAPER}, Theorem 2 (RL part; explicit constant 2αHε_π, research/endogenous_reward_bounds.md §2.2)",
+    id="bounds.thm2_rl_linear", kind="source", quantifier="for-all",
+    source=f"{PAPER}, Theorem 2 (RL part; explicit constant 2αHε_π, docs/research/endogenous_reward_bounds.md §2.2)",
     statement="For every learner π̂ and every maximiser π^RL of V^{r̂} (unregularised RL on the endogenous reward), "
               "V^{r*}(π^E) − V^{r*}(π^RL) ≤ 2αHε_π, linear in H.",
     check="gap − 2αHε_π ≤ 1e-9 on random and degenerate trees, the mode swap and the walk (H = 4…1024), π^RL of the "

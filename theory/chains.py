@@ -1,12 +1,12 @@
 """Order-k Markov "languages" and the Markov chains a policy induces on them.
 
-Implements the state space of average_reward_paper.md §3.2 step 2 ("states s represent context
-x_<t, actions a the next token x_t") under the seed's condition 3 (a context window of k tokens),
-so that every object in the seed's argument is an exact finite computation.  The departure from
-the seed: the seed takes "the stationary distribution" μ as given and fixed; here μ_π is computed
+Implements the state space of docs/sources/average_reward_paper.md §3.2 step 2 ("states s represent context
+x_<t, actions a the next token x_t") under the source's condition 3 (a context window of k tokens),
+so that every object in the source's argument is an exact finite computation.  The departure from
+the source: it takes "the stationary distribution" μ as given and fixed; here μ_π is computed
 for each policy π, which is what lets the suite test whether μ_π really equals the data's μ_D.
 
-Layout (public contract, shared/DESIGN.md): a state is the base-V number of the last k tokens, most
+Layout (public contract, docs/design.md "Array layouts"): a state is the base-V number of the last k tokens, most
 recent token least significant; a policy table has shape (V**k, V) with rows π(·|s); taking token a
 in state s leads deterministically to s' = (s·V + a) mod V**k.  The induced chain is
 

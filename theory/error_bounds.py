@@ -25,7 +25,7 @@ Constructions (all exact dynamic programs on automata, so H runs to 1024):
   near-deterministic expert, H = 1), one `GapPoint` each.
 
 Departure from the paper: its "≲" hides constants; we check the explicit forms derived in
-research/endogenous_reward_bounds.md §2.2 (performance difference: H(H+1)/2·tanh(ε/2); RL: 2αHε).
+docs/research/endogenous_reward_bounds.md §2.2 (performance difference: H(H+1)/2·tanh(ε/2); RL: 2αHε).
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ def random_imitation_instance(rng: np.random.Generator, vocab: int, horizon: int
 
 
 def any_expert_instance(expert_levels, learner_levels, alpha: float, dynamics) -> ImitationInstance:
-    """r* := α log π^E + α log(1/p_min) ≥ 0 makes any full-support π^E soft-optimal (dossier §5.0)."""
+    """r* := α log π^E + α log(1/p_min) ≥ 0 makes any full-support π^E soft-optimal
+    (docs/research/endogenous_reward_bounds.md §5.0)."""
     log_expert = [np.log(p) for p in expert_levels]
     shift = -min(float(lp.min()) for lp in log_expert)
     reward = [alpha * (lp + shift) for lp in log_expert]

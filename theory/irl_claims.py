@@ -138,7 +138,7 @@ def judge_ntp_solves_iq(m: dict) -> Outcome:
                           f"by {max(m['gain']):.2e} (relative)")
 
 
-@claim(id="irl.prop1_ntp_is_inverse_soft_q", kind="seed", quantifier="for-all",
+@claim(id="irl.prop1_ntp_is_inverse_soft_q", kind="source", quantifier="for-all",
        source=f"{PAPER}, Proposition 1, eqs. (2), (7), (10)",
        statement="The logits of the next-token-prediction optimum (plus any per-state offset) are a solution "
                  "Q̂ = f̂ of the offline inverse soft-Q objective (7): NTP solves offline IRL.",
@@ -207,7 +207,7 @@ def judge_shaping(m: dict) -> Outcome:
                    tables={"residuals": m["rows"]})
 
 
-@claim(id="irl.endogenous_reward_is_shaped_true_reward", kind="seed", quantifier="for-all",
+@claim(id="irl.endogenous_reward_is_shaped_true_reward", kind="source", quantifier="for-all",
        source=f"{PAPER}, eqs. (11)-(12) and the §3.1 assumption (π^E soft-optimal for r*)",
        statement="If π̂ is the MaxEnt-optimal expert π^E of r*, the endogenous reward r̂ of its logits equals r* up to "
                  "potential shaping: all response returns shift by one constant and the soft-optimal policy is kept.",
@@ -236,7 +236,7 @@ def judge_shaping_identity(m: dict) -> Outcome:
 
 
 @claim(id="irl.endogenous_reward_shaping_identity", kind="identity", quantifier="for-all",
-       source=f"{PAPER}, eqs. (11)-(12); research/endogenous_reward_bounds.md §1.5 (the algebra)",
+       source=f"{PAPER}, eqs. (11)-(12); docs/research/endogenous_reward_bounds.md §1.5 (the algebra)",
        statement="For any logits f (π̂ = softmax(f/α)) and any r* with soft-optimal π^E: r̂ − r* = α(log π̂ − log π^E) "
                  "+ Φ(s') − Φ(s) with Φ = V* − V_f, Φ(leaf) = 0.",
        check="shaping_instances with a noisy learner (log π̂ = log π^E + U[−0.5, 0.5], renormalised): max residual "
@@ -283,7 +283,8 @@ def judge_outcome_identity(m: dict) -> Outcome:
 
 
 @claim(id="irl.outcome_reward_ranks_by_loglik", kind="identity", quantifier="for-all",
-       source=f"{PAPER}, outcome reward below eq. (12) (S-BLOG); ranking: research/endogenous_reward_bounds.md §1.4",
+       source=f"{PAPER}, outcome reward below eq. (12) (S-BLOG); ranking: "
+              "docs/research/endogenous_reward_bounds.md §1.4",
        statement="Σ_h r̂ = α log π̂(τ|s_1) + V_f(s_1) (telescoping of eq. (12)), so for two responses to one prompt the "
                  "endogenous outcome reward ranks exactly as the (unnormalised) log-likelihood.",
        check="outcome_instances (729 responses at H = 6): max residual of the identity; fraction of pairs whose "
@@ -374,8 +375,8 @@ def judge_discounted(rows: list[dict]) -> Outcome:
 
 
 @claim(id="irl.discounted_outcome_keeps_ranking", kind="reading", quantifier="for-all",
-       source="seeds/generalist_reward_models_summary.md ('token-level rewards are summed with discounting'; "
-              "γ = 0.95); not in the paper's retrieved equations (research/endogenous_reward_bounds.md §1.4)",
+       source="docs/sources/generalist_reward_models_summary.md ('token-level rewards are summed with discounting'; "
+              "γ = 0.95); not in the paper's retrieved equations (docs/research/endogenous_reward_bounds.md §1.4)",
        statement="Reading: the γ = 0.95 discounted sum of endogenous token rewards stands in for the theory's γ = 1 "
                  "outcome reward, i.e. at every response length H it orders same-prompt response pairs like the "
                  "γ = 1 sum on all but at most 5% of pairs, on average over prompts.",

@@ -5,7 +5,7 @@ returns π̂ itself; unregularised RL (the theorem's π^RL = argmax V^{r̂}) ret
 sequence-level mode, a fixed point; KL-regularised RL (coefficient β, reference = the current policy, as in the
 paper's PPO experiment) sharpens, π(τ) ∝ π̂(τ)^κ with κ = 1 + α/β, so round k gives π̂^{κ^k}/Z and every round moves
 the policy until it reaches the mode.  Each reading is a ``reading`` claim (the paper's "RL" is ambiguous); the KL
-closed form is ``derived`` (research/endogenous_reward_bounds.md §2.3).
+closed form is ``derived`` (docs/research/endogenous_reward_bounds.md §2.3).
 
 Instances: random V=3, H=4 softmax policies π̂ (α = 1, logits U[−2, 2], ``ctx.rng(301)``) and the degenerate π̂:
 uniform, deterministic (one-hot rows), near-deterministic (logits ×15), an H = 1 bandit.  Each check is measure →
@@ -216,7 +216,7 @@ def judge_kl_sharpening(records: list[dict]) -> Outcome:
 
 
 @claim(id="irl.thm3_kl_is_sequence_sharpening", kind="derived", quantifier="for-all",
-       source="research/endogenous_reward_bounds.md §2.3 (KL reading of §3.3; Rafailov et al. 2024)",
+       source="docs/research/endogenous_reward_bounds.md §2.3 (KL reading of §3.3; Rafailov et al. 2024)",
        statement="KL-regularised RL (β) on r̂ elicited at α gives π(τ) ∝ π̂(τ)^{1+α/β}; iterating gives π̂^{κ^k}, "
                  "which converges to the sequence-level mode of π̂.",
        check="theorem3_instances, α = 1, κ = 1+α/β for β ∈ {10, 1, 0.1, 0.01}: max over rounds k (κ^k ≤ 1e6) of "

@@ -10,8 +10,8 @@ optimum (Rafailov et al. 2024), the unregularised optimum, and potential shaping
 Departures from the paper: rewards are arbitrary reals (the paper assumes r ∈ [0, 1]; bounds that need
 it say so); the prompt is the empty prefix (one prompt per instance).
 
-Layout (public contract, DESIGN.md): a *level list* has H arrays, level h of shape (n_h, V).  On the
-prefix tree n_h = V**h, the row is the base-V index of the prefix (first token most significant) and
+Layout (public contract, docs/design.md "Array layouts"): a *level list* has H arrays, level h of shape (n_h, V).
+On the prefix tree n_h = V**h, the row is the base-V index of the prefix (first token most significant) and
 the child of (row i, token a) is row i*V + a of level h+1.  The same functions run on finite automata
 (`AutomatonDynamics` below, rows = automaton states) by passing ``dynamics=``: every
 computation here is a backward or forward pass that only needs "value of the successor" and "push

@@ -1,4 +1,5 @@
-"""Compounding error on the parity chain: per-step error vs whole-chain failure (issue 5, learned part (2)).
+"""Compounding error on the parity chain: per-step error vs whole-chain failure
+(docs/research/endogenous_reward_bounds.md §4.1).
 
 Behaviour cloning's error compounds over the horizon (Ross & Bagnell 2010; "Generalist Reward Models",
 Theorem 2).  On parity the horizon is the chain length d, and a trained model gives both sides exactly:

@@ -1,4 +1,4 @@
-"""Monte Carlo estimate of the expected policy gradient of "continue vs stop" (research/parity_cot_rl.md §6.3).
+"""Monte Carlo estimate of the expected policy gradient of "continue vs stop" (docs/research/parity_cot_rl.md §6.3).
 
 Perturb the policy by lowering the <eos> logit at response position 2 by η wherever r_1 = x_1 (the first
 token agrees with the first chain step, so continuing is possible).  The derivative of the expected

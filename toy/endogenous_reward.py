@@ -12,8 +12,8 @@ restriction as sampling and training, toy/sampling.py).  With temperature α (th
                            (eq. (12)) r̂(s_t, a_t) = α log π_α(a_t|s_t) + V(s_t) − V(s_{t+1});
 * outcome reward:          Σ_t r̂_t = α log π_α(r|x) + V(s_1): the V's telescope to V(s_1) − V(terminal) = V(s_1).
                            Without the V(s_1) term it is α × the response log-likelihood;
-* discounted sums:         Σ_t γ^{t−1} r̂_t (γ = 0.95 in seeds/generalist_reward_models_summary.md).  For γ < 1 the
-                           V's no longer telescope (research/endogenous_reward_bounds.md §1.4):
+* discounted sums:         Σ_t γ^{t−1} r̂_t (γ = 0.95 in docs/sources/generalist_reward_models_summary.md).  For
+                           γ < 1 the V's no longer telescope (docs/research/endogenous_reward_bounds.md §1.4):
                            Σ_t γ^{t−1} r̂_t = Σ_t γ^{t−1} α log π_α(a_t|s_t) + V(s_1) − (1−γ) Σ_{t=2}^{T} γ^{t−2} V(s_t),
                            a length-dependent term set by the logits' per-state offsets, which π_α does not see.
                            "Without V" at γ < 1 is therefore taken to drop every V term, Σ_t γ^{t−1} α log π_α(a_t|s_t)
@@ -37,7 +37,7 @@ import torch
 from toy.parity import EOS, PAD, RESPONSE_TOKENS
 from toy.sampling import to_response_index
 
-DISCOUNT = 0.95  # the γ of the seed summary ("discount factors for the outcome reward (γ = 0.95)")
+DISCOUNT = 0.95  # the γ of the source summary ("discount factors for the outcome reward (γ = 0.95)")
 # Response-level scores: name -> (γ = 1 or the discount, keep the V terms of r̂).  "outcome" is the paper's
 # outcome reward, "loglik" the same without V(s_1); the discounted pair is described in the module docstring.
 VARIANTS = {"outcome": (False, True), "loglik": (False, False),

@@ -1,7 +1,7 @@
 """A tiny GPT (nanoGPT-style): pre-LayerNorm blocks, learned absolute positions, causal self-attention.
 
 The paper trains GPT-2 / Mistral variants of depth 2-8 and width 128-256 from scratch on the parity
-mixture (research/parity_cot_rl.md §2); this is the same family at CPU scale.  Departures: no dropout,
+mixture (docs/research/parity_cot_rl.md §2); this is the same family at CPU scale.  Departures: no dropout,
 untied input/output embeddings, and fused attention through ``F.scaled_dot_product_attention``.
 
 Generation uses a preallocated key-value cache (`KVCache`): ``start`` runs the prompt once and

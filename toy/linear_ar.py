@@ -1,6 +1,6 @@
-"""The autoregressive linear model of the parity theory (Tsilivis et al. 2025, §4; research/parity_cot_rl.md §2).
+"""The autoregressive linear model of the parity theory (Tsilivis et al. 2025, §4; docs/research/parity_cot_rl.md §2).
 
-The paper's exact parameterisation is not public.  This is the surrogate of the research notes: at
+The paper's exact parameterisation is not public.  This is the surrogate of docs/research/parity_cot_rl.md §2: at
 response position t = 1 .. L the next-token distribution over {0, 1, <eos>} is
 
     π(· | x, z_<t) = softmax(W_t φ_t),   φ_t = [1, z_{t-1}, x, z_{t-1} · x] ∈ R^{2d+2},
@@ -17,7 +17,7 @@ decision at t = 2 is likewise linear in z_1 · x_1 (tests/test_models.py builds 
 φ_1 = [1, 0, x, 0], so the logit of "1" over "0" is affine in x, and parity of d ≥ 2 bits is not linearly
 separable: no W_1 emits the short answer, and the best the model can do is treat it as (nearly) a fair
 coin.  That is the regime where NTP's greedy decoder is stuck at chance below p_cot = 1/3
-(research/parity_cot_rl.md §6.2).
+(docs/research/parity_cot_rl.md §6.2).
 
 *Relation to Malach 2023.*  His linear AR model (github.com/emalach/LinearLM) is a block-lower-triangular
 linear map over the whole embedded prefix, i.e. linear in the raw tokens.  XOR of ±1 bits is not linear,

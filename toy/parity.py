@@ -7,7 +7,7 @@ with ``c_d``), the paper's "leap-2" chain for k = 2; ``leap = 1`` is the full ch
 
 Token ids: ``0``, ``1``, ``=`` (2), ``<eos>`` (3), ``<pad>`` (4).  A batch is laid out as
 ``[x_1 .. x_d, =, r_1 .. r_L]`` with L = (chain length + 1), short responses padded.  Answer extraction
-(research/parity_cot_rl.md §1): the token right before the first ``<eos>`` of the response; a response
+(docs/research/parity_cot_rl.md §1): the token right before the first ``<eos>`` of the response; a response
 with no ``<eos>`` within L tokens, an empty response, or a non-bit token before ``<eos>`` is *malformed*
 and counts as wrong.
 """

@@ -1,7 +1,7 @@
 """STaR / expert iteration on the parity task (Zelikman et al. 2022; Tsilivis et al. 2025 §3.2, Thm 2).
 
 A round: sample one response for each of N fresh prompts at temperature T, keep the correct ones, and
-fine-tune by next-token prediction on the kept set.  The theory (research/parity_cot_rl.md §6.3): if
+fine-tune by next-token prediction on the kept set.  The theory (docs/research/parity_cot_rl.md §6.3): if
 long responses are always correct and short ones are right half the time, the long fraction of the
 kept set is
 
