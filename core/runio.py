@@ -5,6 +5,9 @@
 * ``summary.json``: the final numbers, written last and atomically (temporary file + ``os.replace``),
   so its presence means "this run finished" and a half-written file can never look finished.
 * ``checkpoint.pt``: model state, its config and the step, written atomically too.
+
+A producer (toy.train, toy.post_train) opens its run with `begin_run` and closes it with `finish_run`; a sweep job's
+own summary (sweeps/pipeline.py) is written by `finish_run` too.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SUMMARY = "summary.json"
 METRICS = "metrics.jsonl"
@@ -103,6 +106,46 @@ def read_metrics(path: Path) -> list[dict]:
                 raise ValueError(f"{path}:{number}: corrupted metrics.jsonl line (not a JSON object)")
             records.append(record)
     return records
+
+
+class RunConfig(Protocol):
+    """What the run contract reads of a producer's config (toy/config.py: TrainRunConfig, PostTrainRunConfig)."""
+
+    seed: int
+    threads: int
+    skip_finished: bool
+
+
+def begin_run(out_dir: Path, cfg: RunConfig) -> dict | None:
+    """Open the run of ``cfg`` in ``out_dir`` (docs/design.md "Run directory"): the summary of the finished run there
+    if ``cfg.skip_finished`` and summary.json exists (nothing is redone), else None after setting torch's threads and
+    global seed from the config and removing metrics.jsonl (an interrupted earlier attempt starts over, so the log
+    holds one attempt's steps) and any earlier summary.json (a redone run interrupted midway must not look finished)."""
+    import torch
+
+    out_dir = Path(out_dir)
+    if cfg.skip_finished and (out_dir / SUMMARY).exists():
+        return read_summary(out_dir)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    (out_dir / SUMMARY).unlink(missing_ok=True)
+    (out_dir / METRICS).unlink(missing_ok=True)
+    return None
+
+
+def config_record(cfg: Any) -> dict:
+    """A typed config as the nested dict summary.json stores (a choice is a str enum: its JSON is its value)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.structured(cfg))
+
+
+def finish_run(out_dir: Path, summary: dict, config: dict) -> dict:
+    """Close a run (docs/design.md "Run directory"): write ``summary`` with the run's ``config`` and `environment`
+    as ``out_dir``/summary.json, atomically and last (its presence means "finished"); returns what was written."""
+    summary = {**summary, "config": config, "environment": environment()}
+    atomic_write_json(Path(out_dir) / SUMMARY, summary)
+    return summary
 
 
 def run_hydra_job(cfg, run: Callable[[Any, Path], dict]) -> tuple[Any, Path, dict]:

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from learned.endogenous_reward_claims import every_response
+from learned.endogenous_tree_claims import every_response
 from learned.parity_linear import all_inputs, greedy_metrics
 from learned.reward_model_accuracy import train_linear_ntp
 from toy import policy_gradient

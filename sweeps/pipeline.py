@@ -31,7 +31,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from core.runio import SUMMARY, atomic_write_json, environment, read_summary, run_hydra_job
+from core.runio import SUMMARY, finish_run, read_summary, run_hydra_job
 from core.stages import ensure_stage, link_stage
 from sweeps.compounding import stage_profile
 from sweeps.config import PipelineConfig, flatten, register_pipeline_configs
@@ -96,18 +96,14 @@ def run(cfg: PipelineConfig, job_dir: Path) -> dict:
     if cfg.compounding_prompts:
         measured = [ntp] if cfg.rl.algo == "none" else [ntp, post]
         compounding = {stage.kind: stage_profile(stage.path, cfg.compounding_prompts) for stage in measured}
-    summary = {
-        "config": config,
+    return finish_run(job_dir, {  # with the flat config, which a resumed job is compared with key by key
         "ntp": ntp.summary["final"],
         "ntp_seconds": ntp.summary["train_seconds"],
         "ntp_solved": ntp.summary["solved"],
         "rl": rl,
         "stages": stages,
         **({"compounding": compounding} if cfg.compounding_prompts else {}),
-        "environment": environment(),
-    }
-    atomic_write_json(job_dir / SUMMARY, summary)  # last: its presence means "this job is done"
-    return summary
+    }, config)
 
 
 register_pipeline_configs()

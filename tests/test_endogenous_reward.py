@@ -1,5 +1,6 @@
 """The endogenous reward of parity models (toy/endogenous_reward.py), the reward-model pairs
-(learned/reward_model_accuracy.py), and the planted controls of learned/endogenous_reward_claims.py."""
+(learned/reward_model_accuracy.py), and the planted controls of learned/endogenous_reward_claims.py and
+learned/endogenous_tree_claims.py."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from core.ledger import REGISTRY, Context, evaluate, judge
 from core.runio import torch_threads
 from learned import endogenous_reward_claims as erc
+from learned import endogenous_tree_claims as tree
 from learned.parity_linear import all_inputs, fit_population_ntp
 from learned.reward_model_accuracy import (
     candidate_responses,
@@ -48,7 +50,7 @@ def random_gpt(layout: ParityLayout, seed: int) -> TinyGPT:
 @pytest.fixture(scope="module")
 def identity_rows():
     with torch_threads(1):
-        return erc.measure_identity(Context())
+        return tree.measure_identity(Context())
 
 
 def test_toy_reward_equals_the_soft_rl_tree_on_enumerable_models(identity_rows):
@@ -175,10 +177,10 @@ def planted(rows, pair_type: str, variant: str, accuracy, where=lambda row: True
 
 
 def test_identity_holds_on_the_measured_trees_and_fails_with_a_wrong_terminal_value(identity_rows):
-    assert judge(REGISTRY["endogenous.toy_matches_soft_rl"], erc.judge_identity(identity_rows)).verdict == "holds"
+    assert judge(REGISTRY["endogenous.toy_matches_soft_rl"], tree.judge_identity(identity_rows)).verdict == "holds"
     with torch_threads(1):
-        wrong = erc.measure_identity(Context(), alphas=(1.0,), absorbing_after_eos=False)
-    assert judge(REGISTRY["endogenous.toy_matches_soft_rl"], erc.judge_identity(wrong)).verdict == "fails"
+        wrong = tree.measure_identity(Context(), alphas=(1.0,), absorbing_after_eos=False)
+    assert judge(REGISTRY["endogenous.toy_matches_soft_rl"], tree.judge_identity(wrong)).verdict == "fails"
 
 
 @pytest.mark.parametrize("claim_id", ["endogenous.long_beats_short_wrong_iff_p_above_third",

@@ -13,7 +13,6 @@ import torch
 from core.ledger import REGISTRY, Context, judge
 from core.runio import torch_threads
 from learned import endogenous_rl_claims as claims
-from learned.endogenous_reward_claims import every_response
 from learned.endogenous_rl import (
     FAMILIES,
     effective_exponent,
@@ -23,6 +22,7 @@ from learned.endogenous_rl import (
     sharpen,
     total_variation,
 )
+from learned.endogenous_tree_claims import every_response
 from learned.parity_linear import all_inputs, fit_population_ntp, greedy_metrics
 from sweeps import endogenous_checks
 from sweeps.evidence import Tables

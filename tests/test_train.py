@@ -91,6 +91,17 @@ def test_finished_run_is_skipped_and_checkpoint_restarts(compose_typed, tmp_path
     assert resumed["steps"] == 6
 
 
+def test_an_interrupted_attempt_starts_over_and_the_summary_keeps_its_keys(compose_typed, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "metrics.jsonl").write_text(json.dumps({"step": 99, "loss": 1.0}) + "\n")
+    summary = train_module.run(compose_typed("train", TINY), tmp_path / "a")
+    lines = (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [2, 3, 4, 6]
+    assert set(summary) == {"final", "loss", "steps", "samples", "solved", "long_seen", "train_seconds", "config",
+                            "environment"}
+    assert read_summary(tmp_path / "a") == summary and summary["config"]["task"]["d"] == 4
+
+
 def test_missing_and_corrupted_inputs_give_clear_errors(compose_typed, tmp_path):
     with pytest.raises(FileNotFoundError, match="init_from"):
         train_module.run(compose_typed("train", TINY + [f"init_from={tmp_path / 'nothing'}"]), tmp_path / "x")

@@ -22,18 +22,17 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from core.runio import (
     CHECKPOINT,
     METRICS,
-    SUMMARY,
     MetricsLog,
-    atomic_write_json,
-    environment,
+    begin_run,
+    config_record,
+    finish_run,
     finite_or_raise,
-    read_summary,
     run_hydra_job,
 )
 from toy import policy_gradient, star
@@ -58,10 +57,8 @@ def timed(steps: Iterator[dict[str, float]]) -> Iterator[dict[str, float]]:
 def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
     """Post-train the checkpoint ``cfg.init_from`` and write the run's outputs into ``out_dir``."""
     out_dir = Path(out_dir)
-    if cfg.skip_finished and (out_dir / SUMMARY).exists():
-        return read_summary(out_dir)
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    if (finished := begin_run(out_dir, cfg)) is not None:
+        return finished
     model, task, blob = load_checkpoint(cfg.init_from)
     layout = ParityLayout(task.d, task.leap)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -73,7 +70,6 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
         reference = copy.deepcopy(model).eval().requires_grad_(False)
         steps = policy_gradient.iterate(model, reference, layout, rl, generator, diagnose_every=cfg.eval.every)
 
-    (out_dir / METRICS).unlink(missing_ok=True)  # an interrupted earlier attempt starts over
     started = time.perf_counter()
     start_metrics = evaluate(model, layout, eval_x, cfg.eval.temperature, cfg.eval.seed)
     solved_at = 0 if solve_reached(start_metrics, cfg.eval) else None  # already solved: RL costs nothing
@@ -94,7 +90,7 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
 
     model_cfg = MODEL_SCHEMAS[blob["model"]["name"]](**blob["model"])
     save_checkpoint(out_dir / CHECKPOINT, model, model_cfg, task, blob["step"])
-    summary = {
+    return finish_run(out_dir, {
         "start": start_metrics,
         "final": {k: v for k, v in record.items() if "/" in k},
         "iterations": record["iteration"],
@@ -102,12 +98,8 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
                                None if solved_at is None else solved_at * rl.samples_per_iteration,
                                rl.iterations * rl.samples_per_iteration),
         "rl_seconds": time.perf_counter() - started,
-        "task": OmegaConf.to_container(OmegaConf.structured(task)),
-        "config": OmegaConf.to_container(OmegaConf.structured(cfg)),
-        "environment": environment(),
-    }
-    atomic_write_json(out_dir / SUMMARY, summary)  # last: its presence means "finished"
-    return summary
+        "task": config_record(task),
+    }, config_record(cfg))
 
 
 register_configs()

@@ -15,7 +15,8 @@ Examples:
     python -m toy.train recipe=linear task.p_cot=0.3 train.steps=2000
     python -m toy.train -m task.p_cot=0.25,0.3,0.36,0.4 experiment=ntp_linear
 
-Output (toy/runio.py): metrics.jsonl, checkpoint.pt, then summary.json (atomically, last).
+Output (core/runio.py, docs/design.md "Run directory"): metrics.jsonl, checkpoint.pt, then summary.json (atomically,
+last).
 """
 
 from __future__ import annotations
@@ -26,18 +27,17 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from core.runio import (
     CHECKPOINT,
     METRICS,
-    SUMMARY,
     MetricsLog,
-    atomic_write_json,
-    environment,
+    begin_run,
+    config_record,
+    finish_run,
     finite_or_raise,
-    read_summary,
     run_hydra_job,
 )
 from toy.config import TrainRunConfig, register_configs
@@ -68,10 +68,8 @@ def lr_factor(step: int, cfg) -> float:
 def run(cfg: TrainRunConfig, out_dir: Path) -> dict:
     """Train, evaluate and write the run's outputs into ``out_dir``; returns the summary."""
     out_dir = Path(out_dir)
-    if cfg.skip_finished and (out_dir / SUMMARY).exists():
-        return read_summary(out_dir)
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    if (finished := begin_run(out_dir, cfg)) is not None:
+        return finished
     layout = ParityLayout(cfg.task.d, cfg.task.leap)
     if cfg.init_from:
         model, start_task, _ = load_checkpoint(cfg.init_from)
@@ -87,7 +85,6 @@ def run(cfg: TrainRunConfig, out_dir: Path) -> dict:
     data = torch.Generator().manual_seed(cfg.seed)
     eval_x = held_out_prompts(layout, cfg.eval.prompts, cfg.eval.seed)
 
-    (out_dir / METRICS).unlink(missing_ok=True)  # an interrupted earlier attempt starts over
     started, tokens_seen, long_seen, solved_at = time.perf_counter(), 0, 0, None
     with MetricsLog(out_dir / METRICS) as log:
         for step in tqdm(range(1, opt.steps + 1), desc="ntp", mininterval=5, disable=None):
@@ -119,7 +116,7 @@ def run(cfg: TrainRunConfig, out_dir: Path) -> dict:
 
     save_checkpoint(out_dir / CHECKPOINT, model, cfg.model, cfg.task, step)
     final = {k: v for k, v in record.items() if "/" in k}
-    summary = {
+    return finish_run(out_dir, {
         "final": final,
         "loss": record["loss"],
         "steps": step,
@@ -128,11 +125,7 @@ def run(cfg: TrainRunConfig, out_dir: Path) -> dict:
                                opt.steps * opt.batch_size),
         "long_seen": long_seen,
         "train_seconds": time.perf_counter() - started,
-        "config": OmegaConf.to_container(OmegaConf.structured(cfg)),
-        "environment": environment(),
-    }
-    atomic_write_json(out_dir / SUMMARY, summary)  # last: its presence means "finished"
-    return summary
+    }, config_record(cfg))
 
 
 register_configs()
