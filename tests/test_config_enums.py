@@ -51,7 +51,7 @@ FIELDS = [(config, key, options) for config, schema in SCHEMAS.items()
 
 def test_the_free_string_choices_are_enums():
     found = {config: set(choice_keys(schema)) for config, schema in SCHEMAS.items()}
-    rl = {"rl.algo", "rl.loss_norm", "rl.baseline", "rl.reward", "rl.kl_reference"}
+    rl = {"rl.algo", "rl.loss_norm", "rl.baseline", "rl.reward", "rl.kl_reference", "rl.kl_estimator"}
     assert found["train"] == {"recipe", "train.schedule", "eval.stop_metric"}
     assert found["post_train"] == rl | {"eval.stop_metric"}
     assert found["pipeline"] == rl | {"recipe", "train.schedule", "eval.stop_metric", "rl_eval.stop_metric",

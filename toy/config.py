@@ -111,6 +111,14 @@ class KLReference(Choice):
     uniform = auto()
 
 
+class KLEstimator(Choice):
+    """What the KL penalty and diagnostic evaluate at each visited state (toy/policy_gradient.py)."""
+
+    exact = auto()
+    k1 = auto()
+    k3 = auto()
+
+
 @dataclass
 class TaskConfig:
     d: int = 16
@@ -309,6 +317,10 @@ class RLConfig:
     """KL reference: 'start' (the NTP model) or 'uniform' (uniform law over responses: KL = const − entropy)"""
     kl_to_go: bool = False
     """add the score term of the KL still to come, so the update is the gradient of the whole-response KL"""
+    kl_estimator: KLEstimator = KLEstimator.exact
+    """'exact' (KL over the 3 tokens), or at the sampled token a: 'k1' = log π(a)/π_ref(a), 'k3' = r − 1 − log r,
+    r = π_ref(a)/π(a) (Schulman; TRL GRPO's default); both unbiased for KL(π ‖ π_ref), but the expected gradient
+    of k1 is 0 and that of k3 is ∇KL(π_ref ‖ π), the reverse direction (tests/test_kl_estimators.py)"""
 
     def __post_init__(self) -> None:
         coerce_choices(self, "rl.")

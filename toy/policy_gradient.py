@@ -19,9 +19,13 @@ the plain policy gradient E[A ∇ log π(r)].  The advantage is where the algori
 * **REINFORCE** (Williams 1992) with a baseline: A_i = R_i − b, with b the leave-one-out mean of the
   other G − 1 samples of the same prompt (an unbiased baseline) or a running mean of past batch rewards.
 
-Departures from the published algorithms: the KL term is the *exact* per-state KL over the three
+Departures from the published algorithms: the KL term is by default the *exact* per-state KL over the three
 response tokens at the visited states (GRPO uses the k3 single-sample estimator); log-probabilities are
 those of the temperature-T policy that generated the rollouts; no reward model, no value network.
+``kl_estimator = 'k1' | 'k3'`` puts the published single-sample estimators in its place, k1 = log π(a)/π_ref(a) and
+k3 = r − 1 − log r with r = π_ref(a)/π(a) at the sampled token a (Schulman 2020; k3 is TRL GRPO's): both are
+unbiased for the value KL(π ‖ π_ref), but differentiated at samples of π their expected gradient is 0 for k1 and
+∇KL(π_ref ‖ π) for k3, the *reverse* KL (tests/test_kl_estimators.py checks both by enumeration).
 
 **RL on the endogenous reward** (``reward = 'endogenous'``; Li et al. 2025, arXiv 2506.23235, eqs. (11)-(12)):
 the sequence reward of a response is the outcome endogenous reward of the frozen start model
@@ -107,6 +111,21 @@ def exact_kl(log_dists: torch.Tensor, ref_log_dists: torch.Tensor) -> torch.Tens
     return (log_dists.exp() * (log_dists - ref_log_dists)).sum(-1)
 
 
+def kl_estimate(log_dists: torch.Tensor, ref_log_dists: torch.Tensor, responses: torch.Tensor,
+                estimator: str) -> torch.Tensor:
+    """The per-position KL term (N, L) of ``estimator`` from log π and log π_ref (…, 3) and the sampled responses
+    (N, L): the exact KL(π ‖ π_ref), or k1 / k3 at the sampled token (zero on <pad>; module docstring)."""
+    if estimator == "exact":
+        return exact_kl(log_dists, ref_log_dists)
+    # log r = log π_ref(a) − log π(a); the uniform reference is one (L, 3) law shared by every response
+    log_ratio = token_log_probs(ref_log_dists.expand_as(log_dists), responses) - token_log_probs(log_dists, responses)
+    if estimator == "k1":
+        return -log_ratio
+    if estimator == "k3":
+        return log_ratio.exp() - 1 - log_ratio
+    raise ValueError(f"rl.kl_estimator: unknown estimator {estimator!r}")
+
+
 def kl_to_go(kl: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Σ_{t' > t} KL_{t'} over each response's own positions (N, L), detached: the later states' KL that the
     token at t leads to (the score-function term of the whole-response KL; module docstring)."""
@@ -183,7 +202,7 @@ def iterate(
             log_probs = token_log_probs(log_dists, responses)
             if old_log_probs is None:
                 old_log_probs = log_probs.detach()
-            kl = exact_kl(log_dists, ref_log_dists) if with_kl else None
+            kl = kl_estimate(log_dists, ref_log_dists, responses, cfg.kl_estimator) if with_kl else None
             token_advantages = (advantages[:, None] - cfg.kl_beta * kl_to_go(kl, mask) if penalised and cfg.kl_to_go
                                 else advantages)
             loss = policy_loss(log_probs, old_log_probs, token_advantages, mask, cfg.loss_norm, cfg.clip_eps, kl,
