@@ -13,7 +13,6 @@ returns cannot survive silently.
 from __future__ import annotations
 
 import glob
-import io
 import json
 import math
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.ledger import KINDS, VERDICTS, ClaimResult, ClaimSpec, Context, evaluate
-from core.runio import atomic_write_bytes, atomic_write_json, atomic_write_text, environment
+from core.runio import atomic_write_json, atomic_write_text, environment, write_parquet
 
 TABLES = "tables"
 EVIDENCE_NOTE = "identity rows are implementation checks of algebra: reported, never counted as evidence"
@@ -107,9 +106,7 @@ def write_tables(out: Path, result: ClaimResult) -> dict[str, str]:
     written = {}
     for name, rows in result.tables.items():
         relative = Path(TABLES) / f"{result.id}.{name}.parquet"
-        buffer = io.BytesIO()
-        pd.DataFrame(rows).to_parquet(buffer, index=False)
-        atomic_write_bytes(out / relative, buffer.getvalue())
+        write_parquet(pd.DataFrame(rows), out / relative)
         written[name] = relative.as_posix()
     return written
 

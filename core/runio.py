@@ -12,6 +12,7 @@ own summary (sweeps/pipeline.py) is written by `finish_run` too.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -47,6 +48,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def write_parquet(table, path: Path) -> None:
+    """Write a pandas DataFrame to ``path`` as parquet, atomically (a reader never sees half a table)."""
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

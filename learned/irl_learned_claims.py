@@ -102,7 +102,7 @@ def tree_logits(model: TinyGPT, vocab: int = VOCAB, horizon: int = HORIZON) -> l
     return [outputs[np.arange(vocab**h) * vocab ** (horizon - 1 - h), h] for h in range(horizon)]
 
 
-def build_model(config: GPTTraining = TRAINING) -> TinyGPT:
+def build_tree_gpt(config: GPTTraining = TRAINING) -> TinyGPT:
     """A fresh TinyGPT over V + 1 tokens (BOS included), context H, initialised from ``config.init_seed``."""
     with torch.random.fork_rng():
         torch.manual_seed(config.init_seed)
@@ -118,7 +118,7 @@ def train_ntp_gpt(tokens: np.ndarray, config: GPTTraining = TRAINING) -> TinyGPT
     responses, multiplicity = np.unique(tokens, axis=0, return_counts=True)
     inputs, targets = with_bos(responses[:, :-1]), torch.from_numpy(responses).long()
     weights = torch.from_numpy(multiplicity / len(tokens)).float()
-    model = build_model(config)
+    model = build_tree_gpt(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / config.steps)
     with torch_threads(1):

@@ -76,7 +76,7 @@ class MarkovConfig:
     grad_clip: float = 1.0
 
 
-def build_model(cfg: MarkovConfig) -> TinyGPT:
+def build_markov_gpt(cfg: MarkovConfig) -> TinyGPT:
     """A TinyGPT whose context is exactly the last k tokens; initialised from ``cfg.seed`` (global RNG untouched)."""
     with torch.random.fork_rng():
         torch.manual_seed(cfg.seed)
@@ -222,7 +222,7 @@ def run(cfg: MarkovConfig, p_human: np.ndarray) -> dict:
         raise ValueError(f"p_human has shape {p_human.shape}, the model reads (V**k, V) = "
                          f"({cfg.vocab**cfg.order}, {cfg.vocab})")
     rng = np.random.default_rng(cfg.seed)
-    model = build_model(cfg)
+    model = build_markov_gpt(cfg)
     result = {"p_human": p_human, "initial": {"policy": policy_table(model, cfg.vocab, cfg.order)},
               "reference": {"rho_human": objective_values(p_human, p_human)["average_reward"],
                             "rho_star": optimal_average_reward(np.log(p_human))}}

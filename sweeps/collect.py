@@ -25,7 +25,6 @@ calls ``collect`` by itself when a multirun ends (``CollectWhenSweepEnds``, conf
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import warnings
 from pathlib import Path
@@ -34,7 +33,7 @@ import pandas as pd
 from hydra.experimental.callback import Callback
 
 from core.paths import results_root
-from core.runio import METRICS, SUMMARY, atomic_write_bytes, read_metrics, read_summary
+from core.runio import METRICS, SUMMARY, read_metrics, read_summary, write_parquet
 from sweeps.compounding import COMPOUNDING, compounding_table
 from sweeps.config import experiment_name, flatten
 
@@ -136,12 +135,6 @@ def load_compounding(experiment: str, profile: str, results_root: Path = RESULTS
                            "measure the compounding profile of every model they train; `python -m sweeps.collect "
                            f"{path.parent}` writes the table of a sweep that stopped early)")
     return pd.read_parquet(path)
-
-
-def write_parquet(table: pd.DataFrame, path: Path) -> None:
-    buffer = io.BytesIO()
-    table.to_parquet(buffer, index=False)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def collect_and_write(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,10 +11,11 @@ from test_reward_model_checks import row as accuracy_rows
 from test_scaling import ntp_alone_runs, rl_runs
 
 from core.ledger import REGISTRY, Context, judge
+from core.runio import write_parquet
 from figures import fig2_threshold
 from sweeps import reward_model_checks
 from sweeps.checks import main, run_checks
-from sweeps.collect import RESULTS, STEPS, write_parquet
+from sweeps.collect import RESULTS, STEPS
 from sweeps.compounding import COMPOUNDING
 from sweeps.evidence import Tables
 from sweeps.rl_checks import star_rounds

@@ -5,10 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.runio import write_parquet
 from figures import fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star, fig9_d50
 from figures.__main__ import SWEEP_FIGURES, main
 from figures.common import MissingTable, build, load_tables, mean_se, save
-from sweeps.collect import RESULTS, STEPS, write_parquet
+from sweeps.collect import RESULTS, STEPS
 
 SEEDS = (0, 1, 2)
 

@@ -11,7 +11,7 @@ import torch
 from learned.markov import (
     POLICIES,
     MarkovConfig,
-    build_model,
+    build_markov_gpt,
     context_tokens,
     differential_returns,
     log_policy_table,
@@ -35,7 +35,7 @@ P_HUMAN = random_softmax_policy(np.random.default_rng(7), TINY.vocab, TINY.order
 
 def scrambled_model(cfg: MarkovConfig):
     """A TinyGPT with N(0, 1) weights: far-from-uniform rows, so a mis-ordered table cannot pass by accident."""
-    model = build_model(cfg)
+    model = build_markov_gpt(cfg)
     torch.manual_seed(5)
     with torch.no_grad():
         for parameter in model.parameters():
@@ -127,7 +127,7 @@ def kl_to_human(policy, p_human):
 def test_short_ntp_run_reduces_kl_to_p_human_tenfold():
     cfg = replace(TINY, ntp_steps=150)  # 150 · 1024 pairs; 60 steps only reach a ninefold reduction
     p_human = P_HUMAN
-    model = build_model(cfg)
+    model = build_markov_gpt(cfg)
     before = kl_to_human(policy_table(model, cfg.vocab, cfg.order), p_human)
     train_ntp(model, p_human, cfg, np.random.default_rng(5))
     after = kl_to_human(policy_table(model, cfg.vocab, cfg.order), p_human)

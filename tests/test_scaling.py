@@ -24,11 +24,11 @@ import sweeps.pipeline as pipeline
 import toy.post_train as post_train_module
 import toy.train as train_module
 from core.ledger import REGISTRY, judge
-from core.runio import CHECKPOINT, METRICS
+from core.runio import CHECKPOINT, METRICS, write_parquet
 from figures import fig10_scaling, fig11_scaling_linear
 from figures.common import build, save
 from sweeps import scaling_checks
-from sweeps.collect import RESULTS, STEPS, collect, write_parquet
+from sweeps.collect import RESULTS, STEPS, collect
 from sweeps.config import CONF_DIR, PipelineConfig, register_pipeline_configs
 from sweeps.scaling import cost_table, crossovers, fit_curve, log_odds, summary_table
 from toy import star
