@@ -124,16 +124,46 @@ class RunConfig(Protocol):
     skip_finished: bool
 
 
+# Fields that do not change what a run computes: threads (the suite runs one; reduction order aside, the same
+# numbers), where the start checkpoint lies (a stage is keyed by its parent's content instead), whether a finished
+# run is skipped, and where the stage store lies.
+NOT_COMPARED = ("threads", "init_from", "skip_finished", "stages_dir")
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{'task': {'d': 8}} -> {'task.d': 8}: config and metric columns of the results table."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_same_config(stored: dict, current: dict, where: Path) -> None:
+    """Refuse to reuse a finished run, stage or job that a different configuration produced (flat configs)."""
+    changed = sorted(key for key in stored.keys() | current.keys()
+                     if key.rsplit(".", 1)[-1] not in NOT_COMPARED and stored.get(key) != current.get(key))
+    if changed:
+        diff = ", ".join(f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in changed)
+        raise ValueError(f"{where} was made by a different config ({diff}); run this configuration in a new "
+                         "directory (for a sweep: hydra.sweep.dir=...) or delete the stale one")
+
+
 def begin_run(out_dir: Path, cfg: RunConfig) -> dict | None:
     """Open the run of ``cfg`` in ``out_dir`` (docs/design.md "Run directory"): the summary of the finished run there
-    if ``cfg.skip_finished`` and summary.json exists (nothing is redone), else None after setting torch's threads and
-    global seed from the config and removing metrics.jsonl (an interrupted earlier attempt starts over, so the log
-    holds one attempt's steps) and any earlier summary.json (a redone run interrupted midway must not look finished)."""
+    if ``cfg.skip_finished`` and summary.json exists (nothing is redone; made by another config: an error naming the
+    fields), else None after setting torch's threads and global seed from the config and removing metrics.jsonl (an
+    interrupted earlier attempt starts over, so the log holds one attempt's steps) and any earlier summary.json (a
+    redone run interrupted midway must not look finished)."""
     import torch
 
     out_dir = Path(out_dir)
     if cfg.skip_finished and (out_dir / SUMMARY).exists():
-        return read_summary(out_dir)
+        summary = read_summary(out_dir)
+        check_same_config(flatten(summary["config"]), flatten(config_record(cfg)), out_dir / SUMMARY)
+        return summary
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     (out_dir / SUMMARY).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 import core.paths  # noqa: F401  (registers the ${results_root:} resolver the configs use)
+from core.runio import flatten  # noqa: F401  (re-exported: the flat config of every table)
 from toy.config import (
     Choice,
     EvalConfig,
@@ -131,17 +132,6 @@ class PipelineConfig:
         """The stand-alone NTP run this job's first stage is."""
         return TrainRunConfig(task=self.task, model=self.model, recipe=self.recipe, train=self.train, eval=self.eval,
                               seed=self.seed, threads=self.threads, log_every=self.log_every)
-
-
-def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
-    """{'task': {'d': 8}} -> {'task.d': 8}: config and metric columns of the results table."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat |= flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def register_pipeline_configs() -> None:

@@ -31,18 +31,14 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from core.runio import SUMMARY, finish_run, read_summary, run_hydra_job
+from core.runio import NOT_COMPARED, SUMMARY, check_same_config, finish_run, flatten, read_summary, run_hydra_job
 from core.stages import ensure_stage, link_stage
 from sweeps.compounding import stage_profile
-from sweeps.config import PipelineConfig, flatten, register_pipeline_configs
+from sweeps.config import PipelineConfig, register_pipeline_configs
 from toy import post_train, train  # modules, not `import toy.x`: a launcher pickles main() by value
 from toy.config import PostTrainRunConfig
 
 NTP_DIR, RL_DIR = "ntp", "rl"
-# Fields that do not change what a stage computes: threads (one thread or two, same numbers up to reduction
-# order, and the suite runs one), where the start checkpoint lies (an RL stage is keyed by its NTP stage's key
-# instead), whether a finished run is skipped, and where the stage store lies.
-NOT_COMPARED = ("threads", "init_from", "skip_finished", "stages_dir")
 
 
 def as_flat_dict(config) -> dict:
@@ -53,16 +49,6 @@ def stage_config(run_config, **replaced) -> dict:
     """What a stage computes from (core/stages.py): its flat config without NOT_COMPARED, plus ``replaced``."""
     flat = as_flat_dict(run_config)
     return {key: value for key, value in flat.items() if key.rsplit(".", 1)[-1] not in NOT_COMPARED} | replaced
-
-
-def check_same_config(stored: dict, current: dict, where: Path) -> None:
-    """Refuse to reuse a finished job or stage that a different configuration produced."""
-    changed = sorted(key for key in stored.keys() | current.keys()
-                     if key.rsplit(".", 1)[-1] not in NOT_COMPARED and stored.get(key) != current.get(key))
-    if changed:
-        diff = ", ".join(f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in changed)
-        raise ValueError(f"{where} was made by a different config ({diff}); run this configuration in a new "
-                         "sweep directory (hydra.sweep.dir=...) or delete the stale job directory")
 
 
 def run(cfg: PipelineConfig, job_dir: Path) -> dict:

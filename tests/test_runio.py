@@ -57,3 +57,12 @@ def test_a_summary_with_a_non_finite_number_is_refused_and_nothing_looks_finishe
         finish_run(tmp_path, {"final": {"loss": float("nan")}}, {})
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_a_finished_run_made_by_another_config_is_refused_naming_the_field(tmp_path, isolated_torch):
+    cfg = RunStub(seed=3, threads=1, skip_finished=True)
+    assert begin_run(tmp_path, cfg) is None
+    finish_run(tmp_path, {"final": {}}, config_record(cfg))
+    assert begin_run(tmp_path, dataclasses.replace(cfg, threads=2)) is not None  # threads change no number
+    with pytest.raises(ValueError, match=r"different config \(seed: 3 -> 4\)"):
+        begin_run(tmp_path, dataclasses.replace(cfg, seed=4))

@@ -82,8 +82,8 @@ def test_same_config_and_seed_give_identical_summaries(compose_typed, tmp_path):
 
 def test_finished_run_is_skipped_and_checkpoint_restarts(compose_typed, tmp_path):
     cfg = compose_typed("train", TINY)
-    train_module.run(cfg, tmp_path / "a")
-    (tmp_path / "a" / "summary.json").write_text(json.dumps({"final": {"marker": 1}}))
+    stored = train_module.run(cfg, tmp_path / "a")
+    (tmp_path / "a" / "summary.json").write_text(json.dumps({"final": {"marker": 1}, "config": stored["config"]}))
     assert train_module.run(cfg, tmp_path / "a")["final"] == {"marker": 1}  # not recomputed
     model, task, blob = load_checkpoint(tmp_path / "a")
     assert task.d == 4 and blob["step"] == 6
