@@ -29,9 +29,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from core.runio import NOT_COMPARED, SUMMARY, check_same_config, finish_run, flatten, read_summary, run_hydra_job
+from core.runio import (
+    NOT_COMPARED,
+    SUMMARY,
+    check_same_config,
+    config_record,
+    finish_run,
+    flatten,
+    read_summary,
+    run_hydra_job,
+)
 from core.stages import ensure_stage, link_stage
 from sweeps.compounding import stage_profile
 from sweeps.config import PipelineConfig, register_pipeline_configs
@@ -42,7 +51,7 @@ NTP_DIR, RL_DIR = "ntp", "rl"
 
 
 def as_flat_dict(config) -> dict:
-    return flatten(OmegaConf.to_container(OmegaConf.structured(config)))
+    return flatten(config_record(config))
 
 
 def stage_config(run_config, **replaced) -> dict:

@@ -43,7 +43,7 @@ from toy.config import (
     TaskConfig,
     TrainRunConfig,
 )
-from toy.evaluate import evaluate, evaluate_or_check, held_out_prompts, teacher_forced_chain_accuracy, with_separator
+from toy.evaluate import evaluate, evaluate_or_check, held_out_prompts, teacher_forced_chain, with_separator
 from toy.linear_ar import LinearAR
 from toy.models import build_model, load_checkpoint, save_checkpoint
 from toy.parity import ParityLayout
@@ -241,7 +241,7 @@ def test_teacher_forced_chain_accuracy_reads_the_chain_steps_after_the_first():
 
     def both(model) -> tuple[float, float]:
         forced = evaluate(model, layout, x, 1.0, 0, only="forced_long/accuracy")["forced_long/accuracy"]
-        return teacher_forced_chain_accuracy(model, prompts, x, layout), forced
+        return teacher_forced_chain(model, prompts, x, layout)["teacher_forced/chain_accuracy"], forced
 
     assert both(chain_model(d)) == (1.0, 1.0)
     # A wrong first token (not a chain step) spoils every forced-long answer but not the chain steps.
@@ -251,7 +251,7 @@ def test_teacher_forced_chain_accuracy_reads_the_chain_steps_after_the_first():
     random = LinearAR(d, d + 1)
     with torch.no_grad():
         random.weight.normal_()
-    assert teacher_forced_chain_accuracy(random, prompts, x, layout) < 0.2
+    assert teacher_forced_chain(random, prompts, x, layout)["teacher_forced/chain_accuracy"] < 0.2
 
 
 # ---- hand-made runs tables: the cost table and its censoring ----

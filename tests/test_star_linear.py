@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from toy.config import RLConfig
-from toy.evaluate import teacher_forced_chain_probability, with_separator
+from toy.evaluate import teacher_forced_chain, with_separator
 from toy.linear_ar import LinearAR
 from toy.parity import ParityLayout, read_responses, sample_reference_long
 from toy.sampling import generate
@@ -109,7 +109,7 @@ def test_teacher_forced_chain_probability_is_the_exact_chain_rate_of_long_sample
     long responses that are the exact chain (Monte Carlo, 5 binomial standard errors)."""
     model = chain_model(step_error, 0.5)
     prompts, x, responses = sample_responses(model, 20_000, seed=1)
-    metric = teacher_forced_chain_probability(model, prompts[:2048], x[:2048], LAYOUT)
+    metric = teacher_forced_chain(model, prompts[:2048], x[:2048], LAYOUT)["teacher_forced/chain_probability"]
     assert metric == pytest.approx((1 - step_error) ** (D - 1), rel=1e-4)
     stats = read_responses(responses, x, LAYOUT)
     chains = sample_reference_long(x, LAYOUT)

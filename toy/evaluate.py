@@ -85,23 +85,18 @@ def decode_metrics(
     return metrics
 
 
-def teacher_forced_chain_accuracy(model: torch.nn.Module, prompts: torch.Tensor, x: torch.Tensor,
-                                  layout: ParityLayout) -> float:
-    """``teacher_forced/chain_accuracy`` of the module docstring (one forward pass over the true long responses)."""
-    chain = sample_reference_long(x, layout)
-    bits = response_log_dists(model, prompts, chain)[:, 1:-1, :2]  # steps 2..L-1 (the <eos> slot excluded)
-    preferred = bits.argmax(-1)  # response index 0/1 is token 0/1
-    return (preferred == to_response_index(chain[:, 1:-1])).all(dim=1).float().mean().item()
-
-
-def teacher_forced_chain_probability(model: torch.nn.Module, prompts: torch.Tensor, x: torch.Tensor,
-                                     layout: ParityLayout) -> float:
-    """``teacher_forced/chain_probability`` of the module docstring (one forward pass over the true long responses)."""
+def teacher_forced_chain(model: torch.nn.Module, prompts: torch.Tensor, x: torch.Tensor,
+                         layout: ParityLayout) -> dict[str, float]:
+    """``teacher_forced/chain_accuracy`` and ``teacher_forced/chain_probability`` of the module docstring, from one
+    forward pass over the true long responses."""
     chain = sample_reference_long(x, layout)
     log_dists = response_log_dists(model, prompts, chain)
+    preferred = log_dists[:, 1:-1, :2].argmax(-1)  # steps 2..L-1 (the <eos> slot excluded); index 0/1 is token 0/1
     picked = log_dists.gather(-1, to_response_index(chain)[..., None])[..., 0]  # log P(true token | true prefix)
     second = picked[:, 1] - log_dists[:, 1, :2].logsumexp(-1)  # step 2 given that the response goes on (a bit)
-    return (second + picked[:, 2:].sum(dim=1)).exp().mean().item()
+    return {"teacher_forced/chain_accuracy":
+            (preferred == to_response_index(chain[:, 1:-1])).all(dim=1).float().mean().item(),
+            "teacher_forced/chain_probability": (second + picked[:, 2:].sum(dim=1)).exp().mean().item()}
 
 
 @torch.no_grad()
@@ -127,7 +122,6 @@ def evaluate(model: torch.nn.Module, layout: ParityLayout, x: torch.Tensor, temp
         forced = generate(model, prompts, budget, 0.0, min_length=budget - 1)
         metrics["forced_long/accuracy"] = read_responses(forced, x, layout).correct.float().mean().item()
     if family in (None, "teacher_forced"):
-        metrics["teacher_forced/chain_accuracy"] = teacher_forced_chain_accuracy(model, prompts, x, layout)
-        metrics["teacher_forced/chain_probability"] = teacher_forced_chain_probability(model, prompts, x, layout)
+        metrics |= teacher_forced_chain(model, prompts, x, layout)
     model.train(was_training)
     return metrics
