@@ -22,8 +22,8 @@ from core.intervals import t_interval
 from core.ledger import Context, Criterion, Outcome, claim
 from core.runio import torch_threads
 from learned.endogenous_rl import FAMILIES, measure_family
+from learned.endogenous_tree_claims import PAPER
 
-PAPER = "Li et al. 2025, Generalist Reward Models (arXiv 2506.23235)"
 SHARPENING = ("the optimum of E[r̂] − β KL(π ‖ π̂) is π̂^(1+α/β)/Z (Rafailov et al. 2024 form; "
               "theory/iterative_improvement.kl_regularised_step)")
 DATA_STREAM, ROLLOUT_STREAM = 1331, 1332

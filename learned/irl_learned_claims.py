@@ -15,14 +15,14 @@ The count table is refitted to the same demonstrations for a paired comparison.
 Departures and protocol:
 * The empty prompt is a start token BOS = V: the GPT has V + 1 input tokens and V + 1 outputs; the BOS output is
   dropped, π̂(·|s) = softmax of the V token logits, and f̂ := α × those logits, so that π̂ = softmax(f̂/α).
-* f̂ on the whole tree: one forward pass over BOS + every prefix of length H − 1 (`tree_logits`); by the causal
-  mask, position h of that pass is the model's output after BOS + the first h tokens.
-* Training: full-batch AdamW on the NTP objective (2) of the n demonstrations (duplicate responses enter with their
-  multiplicity), so every step is one pass over all n samples; a fixed budget of `TRAINING.steps` steps with a
-  linearly decaying learning rate, no early stopping (small n leave no data for a validation split).  The budget
-  (400 steps at lr 3e-3) came from a pilot at n = 1e4 where it matched the count table's ε_π and accuracy and 100-200
-  steps did not; the claim's detail reports the match measured in this run.  One torch thread, so reruns are
-  bitwise identical.
+* f̂ on the whole tree: one forward pass over BOS + every prefix of length H − 1 (learned/tree_gpt.tree_logits);
+  by the causal mask, position h of that pass is the model's output after BOS + the first h tokens.
+* Training (learned/tree_gpt.train_ntp_gpt): full-batch AdamW on the NTP objective (2) of the n demonstrations
+  (duplicate responses enter with their multiplicity), so every step is one pass over all n samples; a fixed budget
+  of `TRAINING.steps` steps with a linearly decaying learning rate, no early stopping (small n leave no data for a
+  validation split).  The budget (400 steps at lr 3e-3) came from a pilot at n = 1e4 where it matched the count
+  table's ε_π and accuracy and 100-200 steps did not; the claim's detail reports the match measured in this run.
+  One torch thread, so reruns are bitwise identical.
 * Preference accuracy is the tabular claim's: all pairs of the V**H responses untied under r*, correct when Σr̂
   orders them like Σr*.  The tables add the same accuracy restricted to held-out pairs (neither response among the
   demonstrations, r* ~ U[0,1] members only).
@@ -40,6 +40,7 @@ import torch
 from core.intervals import t_interval
 from core.ledger import Context, Criterion, Outcome, claim
 from core.runio import torch_threads
+from learned.tree_gpt import TRAINING, train_ntp_gpt, tree_logits
 from theory import error_bounds, soft_rl
 from theory.bounds_thm1_claims import (
     ALPHA,
@@ -60,76 +61,12 @@ from theory.bounds_thm1_claims import (
 from theory.irl_claims import PAPER
 from toy.gpt import TinyGPT
 
-BOS = VOCAB
 DEMO_COUNTS = (10, 100, 1_000, 10_000)
 RANDOM_EXPERTS = {"quick": 2, "full": 6}  # experts of r* ~ U[0,1] per n
 MODEL_SEEDS = {"quick": 3, "full": 4}  # GPT initialisations per expert
 MODEL_SEED_STREAM = 206
 ACCURACY_MARGIN = 0.02  # see the claim's check text
 MIN_HELDOUT_RESPONSES = 10  # held-out accuracy only with >= 45 unseen pairs (n <= 100 here)
-
-
-@dataclass(frozen=True)
-class GPTTraining:
-    """Architecture and fixed optimisation budget of the NTP-trained TinyGPT."""
-
-    layers: int = 1
-    width: int = 32
-    heads: int = 4
-    mlp_ratio: int = 4
-    steps: int = 400
-    learning_rate: float = 3e-3
-    weight_decay: float = 0.01
-    init_seed: int = 0
-
-
-TRAINING = GPTTraining()
-
-
-def with_bos(tokens: np.ndarray) -> torch.Tensor:
-    """Model input for responses ``tokens`` (B, L): BOS followed by the tokens, as a (B, L + 1) long tensor."""
-    tokens = np.asarray(tokens)
-    return torch.from_numpy(np.concatenate([np.full((len(tokens), 1), BOS), tokens], axis=1)).long()
-
-
-def tree_logits(model: TinyGPT, vocab: int = VOCAB, horizon: int = HORIZON) -> list[torch.Tensor]:
-    """Token logits (BOS output dropped) at every prefix, in the tree layout of theory.soft_rl.
-
-    One pass over BOS + all V**(H−1) prefixes of length H − 1: the output at position h of sequence j is the model
-    after BOS + the first h tokens of j, so level h row i (base-V index of an h-token prefix) is sequence i·V**(H−1−h).
-    """
-    outputs = model(with_bos(soft_rl.all_trajectories(vocab, horizon - 1)))[..., :vocab]
-    return [outputs[np.arange(vocab**h) * vocab ** (horizon - 1 - h), h] for h in range(horizon)]
-
-
-def build_tree_gpt(config: GPTTraining = TRAINING) -> TinyGPT:
-    """A fresh TinyGPT over V + 1 tokens (BOS included), context H, initialised from ``config.init_seed``."""
-    with torch.random.fork_rng():
-        torch.manual_seed(config.init_seed)
-        return TinyGPT(VOCAB + 1, HORIZON, config.layers, config.width, config.heads, config.mlp_ratio)
-
-
-def train_ntp_gpt(tokens: np.ndarray, config: GPTTraining = TRAINING) -> TinyGPT:
-    """Minimise the NTP loss −(1/n) Σ_i Σ_h log π_θ(a_h^i | s_h^i) (eq. (2)) of responses ``tokens`` (n, H).
-
-    Full batch over the distinct responses weighted by their multiplicity (one step = one epoch), AdamW with the
-    learning rate decaying linearly to 0 over ``config.steps`` steps, on one torch thread.
-    """
-    responses, multiplicity = np.unique(tokens, axis=0, return_counts=True)
-    inputs, targets = with_bos(responses[:, :-1]), torch.from_numpy(responses).long()
-    weights = torch.from_numpy(multiplicity / len(tokens)).float()
-    model = build_tree_gpt(config)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / config.steps)
-    with torch_threads(1):
-        for _ in range(config.steps):
-            log_probs = torch.log_softmax(model(inputs)[..., :VOCAB], dim=-1)
-            loss = -(weights * log_probs.gather(2, targets[..., None])[..., 0].sum(1)).sum()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-    return model
 
 
 def gpt_instance(reward, expert, model: TinyGPT, alpha: float = ALPHA) -> error_bounds.ImitationInstance:

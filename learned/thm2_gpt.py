@@ -5,7 +5,7 @@ Paper object: Theorem 2 of "Generalist Reward Models" (arXiv 2506.23235, §3.2),
 table is refitted to the very same demonstrations (a paired comparison).
 
 The learner.  Tokens are the MDP's actions, the position is the step: input BOS + a_0 … a_{H−2}, the output at
-position h is π̂(·|a_<h) (BOS and the input alphabet of learned/irl_learned_claims.py: tokens 0..V−1 with V ≤ 3,
+position h is π̂(·|a_<h) (BOS and the input alphabet of learned/tree_gpt.py: tokens 0..V−1 with V ≤ 3,
 BOS = 3; the logits of tokens ≥ V are dropped).  Minibatch AdamW with a linearly decaying learning rate, fixed
 budget, one torch thread (`MinibatchTraining`).  The GPT conditions on the prefix, not on the automaton state q:
 its policy need not be (h, q)-measurable, and Theorem 2's sup is over every reachable prefix.
@@ -45,7 +45,6 @@ import torch
 
 from core.intervals import bootstrap_interval, t_interval
 from core.runio import torch_threads
-from learned.irl_learned_claims import BOS, GPTTraining, tree_logits, with_bos
 from learned.thm2_finite_data import (
     FAMILIES,
     Demonstrations,
@@ -58,6 +57,7 @@ from learned.thm2_finite_data import (
     reachable_states,
     sample_responses,
 )
+from learned.tree_gpt import BOS, GPTTraining, tree_logits, with_bos
 from theory.error_bounds import ImitationInstance
 from theory.soft_rl import automaton_step_rewards, expand_to_tree, expected_return, softmax_policy
 from toy.gpt import TinyGPT
@@ -69,7 +69,7 @@ KL_RESAMPLES = 1000  # percentile bootstrap of the mean KL: per-response KLs are
 
 @dataclass(frozen=True)
 class MinibatchTraining(GPTTraining):
-    """GPTTraining (learned/irl_learned_claims.py) with minibatches: a full batch of n × H tokens is too slow."""
+    """GPTTraining (learned/tree_gpt.py) with minibatches: a full batch of n × H tokens is too slow."""
 
     batch_size: int = 32  # responses per step, drawn uniformly with replacement (all of them when n is smaller)
 
@@ -161,7 +161,7 @@ def sample_gpt(model: TinyGPT, vocab: int, horizon: int, n: int, rng: np.random.
 
 def tree_instance(model: TinyGPT, demos: Demonstrations) -> ImitationInstance:
     """Theorem 2's objects on the whole prefix tree: r*, π^E expanded from the automaton, f̂ = α × the GPT's logits
-    at every prefix (learned/irl_learned_claims.tree_logits), π̂ = softmax(f̂/α)."""
+    at every prefix (learned/tree_gpt.tree_logits), π̂ = softmax(f̂/α)."""
     vocab, alpha = demos.dynamics.vocab, demos.alpha
     with torch.no_grad(), torch_threads(1):
         logits = [alpha * level.double().numpy() for level in tree_logits(model, vocab, demos.horizon)]

@@ -10,17 +10,14 @@ import torch
 from core.ledger import REGISTRY, Context, judge
 from core.runio import torch_threads
 from learned.irl_learned_claims import (
-    BOS,
     HORIZON,
-    TRAINING,
     VOCAB,
     gpt_instance,
     judge_thm1_at_trained_gpt,
     learned_runs,
     measure_run,
-    train_ntp_gpt,
-    tree_logits,
 )
+from learned.tree_gpt import BOS, TRAINING, train_ntp_gpt, tree_logits
 from theory import soft_rl
 from theory.bounds_thm1_claims import count_table, ntp_demonstration_family
 
