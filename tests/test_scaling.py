@@ -57,6 +57,8 @@ CONTROLLED_CLAIMS = {
     "parity.scaling.star_rounds_log_odds",
     "parity.scaling.ntp_samples_inverse_p",
     "parity.scaling.exponentially_small_p_cot",
+    "parity.scaling.star_odds_double_each_round",
+    "parity.scaling.star_filter_doubles_odds",
 }
 SCATTER = 0.2  # σ of the planted log costs
 BATCH = 8  # NTP batch of the tiny real runs
@@ -440,6 +442,42 @@ def test_star_rounds_log_odds_controls():
     assert verdict(claim, scaling_checks.judge_star_rounds(doubling)) == "holds"
     tripling = cost_table(linear_runs(lambda p: 3 * log_odds(p), lambda p: 1e5 / p, p_cots))
     assert verdict(claim, scaling_checks.judge_star_rounds(tripling)) == "fails"
+
+
+def star_trajectories(refit_bits: float, filter_bits: float = 1.0, p_cots=(2.0 ** -10, 2.0 ** -6, 2.0 ** -3),
+                      seeds=(0, 1, 2), rounds: int = 12, kept: int = 10000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scripted STaR runs (10k kept responses a round, as at paper size): each round the kept odds are the sampled
+    odds times 2^filter_bits and the next sampled odds the kept odds times 2^refit_bits, with binomial noise on the
+    kept responses (rounds go on past solving)."""
+    rng = np.random.default_rng(4)
+    runs, steps = [], []
+    for p_cot in p_cots:
+        for seed in seeds:
+            job = f"seed={seed},task.p_cot={p_cot}"
+            runs.append({"job": job, "task.p_cot": p_cot, "seed": seed})
+            odds = p_cot / (1 - p_cot)
+            for step in range(1, rounds + 1):
+                sampled = odds / (1 + odds)
+                kept_odds = odds * 2.0 ** filter_bits
+                kept_fraction = rng.binomial(kept, kept_odds / (1 + kept_odds)) / kept
+                steps += [{"job": job, "stage": "rl", "step": step, "metric": metric, "value": value}
+                          for metric, value in (("star/sampled_long_fraction", sampled),
+                                                ("star/kept_long_fraction", kept_fraction), ("star/kept", kept))]
+                odds = kept_odds * 2.0 ** refit_bits
+    return pd.DataFrame(runs), pd.DataFrame(steps)
+
+
+def test_star_odds_gain_controls_split_the_round_into_filter_and_refit():
+    doubling, filter_only = "parity.scaling.star_odds_double_each_round", "parity.scaling.star_filter_doubles_odds"
+    faithful = star_trajectories(refit_bits=0.0)
+    assert verdict(doubling, scaling_checks.judge_odds_gain(*faithful, "round_gain", "round")) == "holds"
+    assert verdict(filter_only, scaling_checks.judge_odds_gain(*faithful, "filter_gain", "filter")) == "holds"
+    under_fit = star_trajectories(refit_bits=-0.5)  # what the paper-size linear runs show at p_cot = 2^-10
+    assert verdict(doubling, scaling_checks.judge_odds_gain(*under_fit, "round_gain", "round")) == "fails"
+    assert verdict(filter_only, scaling_checks.judge_odds_gain(*under_fit, "filter_gain", "filter")) == "holds"
+    weak_filter = star_trajectories(refit_bits=0.5, filter_bits=0.5)  # same round gain, filter at half strength
+    assert verdict(doubling, scaling_checks.judge_odds_gain(*weak_filter, "round_gain", "round")) == "holds"
+    assert verdict(filter_only, scaling_checks.judge_odds_gain(*weak_filter, "filter_gain", "filter")) == "fails"
 
 
 def test_ntp_samples_inverse_p_controls():
