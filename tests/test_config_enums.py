@@ -17,7 +17,7 @@ from omegaconf import OmegaConf, ValidationError
 
 import sweeps.pipeline as pipeline
 from core.stages import stage_key
-from sweeps.config import P_COT_LAWS, Ablation, PipelineConfig, PipelineRLConfig, register_pipeline_configs
+from sweeps.config import P_COT_LAWS, Ablation, PipelineConfig, PipelineRLConfig, Variant, register_pipeline_configs
 from toy.config import (
     MODEL_SCHEMAS,
     Choice,
@@ -51,11 +51,11 @@ FIELDS = [(config, key, options) for config, schema in SCHEMAS.items()
 
 def test_the_free_string_choices_are_enums():
     found = {config: set(choice_keys(schema)) for config, schema in SCHEMAS.items()}
-    rl = {"rl.algo", "rl.loss_norm", "rl.baseline", "rl.reward", "rl.kl_reference", "rl.kl_estimator"}
+    rl = {"rl.algo", "rl.loss_norm", "rl.baseline", "rl.reward", "rl.kl_reference", "rl.kl_estimator", "rl.lr_schedule"}
     assert found["train"] == {"recipe", "train.schedule", "eval.stop_metric"}
     assert found["post_train"] == rl | {"eval.stop_metric"}
     assert found["pipeline"] == rl | {"recipe", "train.schedule", "eval.stop_metric", "rl_eval.stop_metric",
-                                      "profile", "p_cot_law", "ablation"}
+                                      "profile", "p_cot_law", "ablation", "variant"}
 
 
 @pytest.mark.parametrize("config, key, options", FIELDS, ids=[f"{c}:{k}" for c, k, _ in FIELDS])
@@ -83,9 +83,9 @@ def test_composition_fails_on_a_bad_choice_with_omegaconfs_error(config, overrid
 
 
 def test_configs_built_in_python_hold_members_and_refuse_other_values():
-    rl = RLConfig(algo="star", loss_norm="token")
+    rl = RLConfig(algo="star", loss_norm="dapo")
     assert rl.algo is RLAlgo.star and type(rl.loss_norm).__name__ == "LossNorm"
-    with pytest.raises(ValueError, match=r"rl\.loss_norm must be one of \['sequence_sum', 'sequence_mean', 'token'\]"):
+    with pytest.raises(ValueError, match=r"rl\.loss_norm must be one of \['dr_grpo', 'grpo', 'dapo'\]"):
         RLConfig(loss_norm="per_batch")
     with pytest.raises(ValueError, match=r"rl\.algo must be one of"):
         RLConfig(algo="none")  # 'none' is a pipeline option only
@@ -101,6 +101,7 @@ def test_option_lists_match_the_config_files_and_names_are_values():
     assert {recipe.value for recipe in Recipe} == {path.stem for path in (CONF_DIR / "recipe").glob("*.yaml")}
     assert {recipe.value for recipe in Recipe} == set(MODEL_SCHEMAS)
     assert {option.value for option in Ablation} == {"none"} | {p.stem for p in (CONF_DIR / "ablation").glob("*.yaml")}
+    assert {option.value for option in Variant} == {"none"} | {p.stem for p in (CONF_DIR / "variant").glob("*.yaml")}
     for _, _, options in FIELDS:  # OmegaConf parses a value by name, Python by value: they must agree
         assert all(option.name == option.value for option in options), options
 

@@ -81,9 +81,9 @@ def expected_surrogate_gradient(model, reference, layout, beta: float, to_go: bo
     kl = policy_gradient.exact_kl(log_dists, response_log_dists(reference, prompts, responses).detach())
     reward = endogenous_reward(reference, prompts, responses).outcome().detach()
     advantages = reward[:, None] - beta * policy_gradient.kl_to_go(kl, alive) if to_go else reward
-    # The weights enter through the mask, which sequence_sum only multiplies by; × N undoes its 1/N.
+    # The weights enter through the mask, which dr_grpo only multiplies by; × N undoes its 1/N.
     loss = policy_gradient.policy_loss(log_probs, log_probs.detach(), advantages, alive * weight[:, None],
-                                       "sequence_sum", 0.2, kl, beta) * len(responses)
+                                       "dr_grpo", 0.2, kl, beta) * len(responses)
     return torch.autograd.grad(loss, model.weight)[0]
 
 

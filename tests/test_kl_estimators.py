@@ -1,5 +1,6 @@
 """The KL estimators k1 and k3 of toy/policy_gradient.py (``rl.kl_estimator``): values by hand, exact expectations
-by enumeration on a one-state, three-token categorical policy, and the estimators inside ``iterate``.
+by enumeration on a one-state, three-token categorical policy, the estimators inside ``iterate``, and the planted
+controls of the ledger claims learned/kl_estimator_claims.py makes of the enumeration.
 
 What the enumeration shows (float64, to 1e-10; the loss weights each sampled token's k by the sampling law π, which
 carries no gradient):
@@ -18,17 +19,21 @@ import math
 import pytest
 import torch
 
+from core.ledger import REGISTRY, Context, judge
+from learned.kl_estimator_claims import (
+    ESTIMATORS,
+    expectations,
+    judge_k3_descends_reverse_kl,
+    judge_unbiased_values_k1_gradient_zero,
+    measure_estimators,
+    per_token,
+)
 from toy.config import GPTConfig, RLConfig
 from toy.models import build_model
-from toy.parity import RESPONSE_TOKENS, ParityLayout
-from toy.policy_gradient import exact_kl, iterate, kl_estimate
+from toy.parity import ParityLayout
+from toy.policy_gradient import iterate
 
-TOKENS = torch.tensor(RESPONSE_TOKENS)[:, None]  # the three possible one-token responses (3, 1)
-
-
-def per_token(log_law: torch.Tensor, ref_log_law: torch.Tensor, estimator: str) -> torch.Tensor:
-    """k(a) for each of the three tokens a of one state with log-laws (3,) → (3,)."""
-    return kl_estimate(log_law.expand(3, 1, 3), ref_log_law.expand(3, 1, 3), TOKENS, estimator)[:, 0]
+CONTROLLED_CLAIMS = {"kl_estimator.k3_gradient_descends_reverse_kl", "kl_estimator.unbiased_values_k1_gradient_zero"}
 
 
 def test_k1_and_k3_by_hand():
@@ -41,31 +46,23 @@ def test_k1_and_k3_by_hand():
     assert torch.allclose(k3, torch.tensor([-0.5 + math.log(2), 0.0, 1 - math.log(2)], dtype=torch.float64),
                           atol=1e-15)
     assert (k3 >= 0).all() and torch.allclose(k3, ratio - 1 - ratio.log())  # k3 is never negative, k1 can be
-    assert kl_estimate(law.log().expand(3, 1, 3), ref.log().expand(3, 1, 3), TOKENS, "exact").shape == (3, 1)
+    assert per_token(law.log(), ref.log(), "exact").shape == (3,)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_expected_values_and_gradients_by_enumeration(seed):
     generator = torch.Generator().manual_seed(seed)
-    theta = torch.randn(3, generator=generator, dtype=torch.float64).requires_grad_(True)
+    theta = torch.randn(3, generator=generator, dtype=torch.float64)
     ref_log_law = torch.randn(3, generator=generator, dtype=torch.float64).log_softmax(0)
-
-    def gradient(value: torch.Tensor) -> torch.Tensor:
-        return torch.autograd.grad(value, theta, retain_graph=True)[0]  # every term shares log_law's graph
-
-    log_law = theta.log_softmax(0)
-    law = log_law.exp().detach()  # the sampling law: a weight, not differentiated (as in the loss)
-    forward, reverse = exact_kl(log_law, ref_log_law), exact_kl(ref_log_law, log_law)
-    forward_grad, reverse_grad = gradient(forward), gradient(reverse)
+    exact = expectations(theta, ref_log_law)
+    (forward, forward_grad), (_, reverse_grad) = exact["forward"], exact["reverse"]
     assert (forward_grad - reverse_grad).abs().max() > 1e-3  # the two directions are distinguishable here
     for estimator in ("k1", "k3"):
-        expected_value = (law * per_token(log_law, ref_log_law, estimator)).sum()
-        assert abs(expected_value.item() - forward.item()) < 1e-10, estimator  # unbiased for KL(π ‖ π_ref)
-    expected_k1_grad = gradient((law * per_token(log_law, ref_log_law, "k1")).sum())
-    expected_k3_grad = gradient((law * per_token(log_law, ref_log_law, "k3")).sum())
-    assert expected_k1_grad.abs().max() < 1e-10 < forward_grad.abs().max()
-    assert (expected_k3_grad - reverse_grad).abs().max() < 1e-10
-    assert (expected_k3_grad - forward_grad).abs().max() > 1e-3
+        assert abs(exact[estimator][0] - forward) < 1e-10, estimator  # unbiased for KL(π ‖ π_ref)
+    k1_grad, k3_grad = exact["k1"][1], exact["k3"][1]
+    assert k1_grad.abs().max() < 1e-10 < forward_grad.abs().max()
+    assert (k3_grad - reverse_grad).abs().max() < 1e-10
+    assert (k3_grad - forward_grad).abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("kl_reference", ["start", "uniform"])
@@ -87,3 +84,50 @@ def test_iterate_with_each_estimator(kl_reference):
         assert all(math.isfinite(r["loss"]) for r in records[estimator])
         assert first["rollout/mean_length"] == exact_first["rollout/mean_length"]
         assert first["loss"] != exact_first["loss"] and first[kl_key] != exact_first[kl_key], estimator
+
+
+# --- planted controls of learned/kl_estimator_claims.py ------------------------------------------------------------
+
+def verdict(claim_id: str, judge_rows, rows: list[dict]) -> str:
+    return judge(REGISTRY[claim_id], judge_rows(rows)).verdict
+
+
+def k2(log_law: torch.Tensor, ref_log_law: torch.Tensor) -> torch.Tensor:
+    """Schulman's k2 = (log r)²/2: a biased estimator of KL(π ‖ π_ref) (a planted wrong one)."""
+    return per_token(log_law, ref_log_law, "k1") ** 2 / 2
+
+
+def forward_kl(log_law: torch.Tensor, ref_log_law: torch.Tensor) -> torch.Tensor:
+    """The exact KL(π ‖ π_ref) at every token: its expectation is the value and its gradient the forward one."""
+    return per_token(log_law, ref_log_law, "exact")
+
+
+K3_CLAIM, VALUES_CLAIM = sorted(CONTROLLED_CLAIMS)
+
+
+def test_the_claims_hold_at_every_instance_seed():
+    for seed in (0, 1, 2):
+        rows = measure_estimators(Context(seed=seed))
+        assert verdict(K3_CLAIM, judge_k3_descends_reverse_kl, rows) == "holds"
+        assert verdict(VALUES_CLAIM, judge_unbiased_values_k1_gradient_zero, rows) == "holds"
+
+
+@pytest.mark.parametrize("planted", [ESTIMATORS["k1"], forward_kl], ids=["k1 as the penalty", "forward KL"])
+def test_a_penalty_that_is_not_k3_does_not_descend_the_reverse_kl(planted):
+    """k1 used as if it were the forward KL (its expected gradient is 0), or the exact forward KL itself."""
+    rows = measure_estimators(Context(), {"k1": ESTIMATORS["k1"], "k3": planted})
+    assert verdict(K3_CLAIM, judge_k3_descends_reverse_kl, rows) == "fails"
+
+
+def test_a_biased_estimator_fails_and_k3_in_place_of_k1_is_caught():
+    rows = measure_estimators(Context(), {"k1": ESTIMATORS["k1"], "k3": k2})
+    assert verdict(VALUES_CLAIM, judge_unbiased_values_k1_gradient_zero, rows) == "fails"
+    rows = measure_estimators(Context(), {"k1": ESTIMATORS["k3"], "k3": ESTIMATORS["k3"]})  # its gradient is not 0
+    assert verdict(VALUES_CLAIM, judge_unbiased_values_k1_gradient_zero, rows) == "holds-with-caveat"
+
+
+def test_the_degenerate_members_alone_decide_no_gradient():
+    """π = π_ref: every gradient vanishes, so a zero gradient (k1) must not count as descending the reverse KL."""
+    rows = [r for r in measure_estimators(Context(), {"k1": ESTIMATORS["k1"], "k3": ESTIMATORS["k1"]})
+            if r["instance"].startswith("π = π_ref")]
+    assert verdict(K3_CLAIM, judge_k3_descends_reverse_kl, rows) == "inconclusive"

@@ -38,19 +38,20 @@ def test_loss_normalisations_on_a_three_sequence_example():
     # epochs = 1: the ratio is 1, so each masked token contributes -A (value) and -A d(log p) (gradient).
     per_seq_sum = torch.tensor([-2.0, 1.0, -6.0])
     per_seq_len = mask.sum(1)
-    cases = {"sequence_sum": per_seq_sum.sum() / 3, "sequence_mean": (per_seq_sum / per_seq_len).mean(),
-             "token": per_seq_sum.sum() / mask.sum()}
+    cases = {"dr_grpo": per_seq_sum.sum() / 3, "grpo": (per_seq_sum / per_seq_len).mean(),
+             "dapo": per_seq_sum.sum() / mask.sum()}
+    # d loss / d log p of a masked token: −A over 3 sequences, over 3 × its response's length, over the 6 tokens
+    weights = {"dr_grpo": torch.full((3, 1), 3.0), "grpo": 3 * per_seq_len[:, None], "dapo": mask.sum()}
     for norm, expected in cases.items():
         loss = policy_loss(log_probs, log_probs.detach(), adv, mask, norm, clip_eps=0.2)
         assert torch.allclose(loss, expected), norm
-    loss = policy_loss(log_probs, log_probs.detach(), adv, mask, "token", clip_eps=0.2)
-    (grad,) = torch.autograd.grad(loss, log_probs)
-    assert torch.allclose(grad, -adv[:, None] * mask / mask.sum())
+        (grad,) = torch.autograd.grad(loss, log_probs)
+        assert torch.allclose(grad, -adv[:, None] * mask / weights[norm]), norm
 
 
 def test_clipping_stops_the_gradient_outside_the_trust_region():
     log_probs = torch.tensor([[0.5]], requires_grad=True)  # ratio e^0.5 > 1 + eps
-    loss = policy_loss(log_probs, torch.zeros(1, 1), torch.tensor([1.0]), torch.ones(1, 1), "token", 0.2)
+    loss = policy_loss(log_probs, torch.zeros(1, 1), torch.tensor([1.0]), torch.ones(1, 1), "dapo", 0.2)
     (grad,) = torch.autograd.grad(loss, log_probs)
     assert grad.item() == 0.0
 
@@ -71,7 +72,7 @@ def test_reinforce_estimator_is_unbiased_on_a_two_armed_bandit(estimator):
         adv = leave_one_out_advantages(rewards) if estimator == "leave_one_out" else rewards - baseline
         baseline = 0.9 * baseline + 0.1 * rewards.mean().item()  # updated after use: independent of arms
         log_probs = theta.log_softmax(0)[arms][:, None]
-        loss = policy_loss(log_probs, log_probs.detach(), adv.flatten(), torch.ones(group, 1), "sequence_sum", 0.2)
+        loss = policy_loss(log_probs, log_probs.detach(), adv.flatten(), torch.ones(group, 1), "dr_grpo", 0.2)
         (grad,) = torch.autograd.grad(loss, theta)
         estimates.append(-grad)
     estimates = torch.stack(estimates)

@@ -74,6 +74,14 @@ class Schedule(Choice):
     cosine = auto()
 
 
+class RLSchedule(Choice):
+    """Learning-rate schedule of the RL updates over ``rl.iterations`` (no warm-up)."""
+
+    constant = auto()
+    linear = auto()
+    cosine = auto()
+
+
 class RLAlgo(Choice):
     """Post-training algorithm."""
 
@@ -85,9 +93,9 @@ class RLAlgo(Choice):
 class LossNorm(Choice):
     """Normalisation of the policy-gradient loss (toy/policy_gradient.py)."""
 
-    sequence_sum = auto()
-    sequence_mean = auto()
-    token = auto()
+    dr_grpo = auto()
+    grpo = auto()
+    dapo = auto()
 
 
 class Baseline(Choice):
@@ -288,15 +296,21 @@ class RLConfig:
     """Adam learning rate of the policy-gradient updates"""
     std_normalize: bool = False
     """GRPO: divide the group-relative advantage by the group's std (off by default: see toy/policy_gradient.py)"""
-    loss_norm: LossNorm = LossNorm.sequence_sum
-    """'sequence_sum' (Σ tokens / #sequences), 'sequence_mean' (GRPO: mean over each response, then over
-    responses) or 'token' (Σ tokens / #tokens)"""
+    loss_norm: LossNorm = LossNorm.dr_grpo
+    """loss aggregation, named as TRL's loss_type: 'dr_grpo' (Σ tokens / #sequences), 'grpo' (mean over each
+    response, then over responses) or 'dapo' (Σ tokens / #tokens of the batch)"""
     kl_beta: float = 0.0
     """coefficient of the KL penalty to the starting model (0: no reference model)"""
     epochs: int = 1
     """PPO-style update epochs per batch of rollouts (1: plain on-policy step, the clip is inactive)"""
     clip_eps: float = 0.2
     """PPO clip range of the probability ratio, used when epochs > 1"""
+    minibatches: int = 1
+    """PPO-style: each epoch steps once per minibatch of whole prompt groups (1: the whole batch)"""
+    max_grad_norm: float = 0.0
+    """clip the global gradient norm of each RL step to this (0: no clipping; TRL's default is 1.0)"""
+    lr_schedule: RLSchedule = RLSchedule.constant
+    """RL learning rate over the iterations: 'constant', 'linear' decay to 0, or 'cosine' decay to 0"""
     baseline: Baseline = Baseline.leave_one_out
     """REINFORCE baseline: 'leave_one_out' (mean of the other samples of the prompt) or 'running_mean'"""
     baseline_momentum: float = 0.9
@@ -309,6 +323,10 @@ class RLConfig:
     """STaR: fine-tuning batch size"""
     star_lr: float = 1e-3
     """STaR: AdamW learning rate of the fine-tuning"""
+    star_restart: bool = False
+    """STaR as published: each round fine-tunes the base (start) model afresh on the kept set (False: continue)"""
+    star_steps_growth: float = 1.0
+    """STaR: the fine-tuning steps are multiplied by this every round (published STaR: 1.2; 1: fixed steps)"""
     reward: Reward = Reward.verifiable
     """sequence reward: 'verifiable' (1 if the answer is right) or 'endogenous' (log π̂(r|x) + V(s_1), π̂ = start)"""
     long_bonus: float = 0.0
@@ -324,7 +342,8 @@ class RLConfig:
 
     def __post_init__(self) -> None:
         coerce_choices(self, "rl.")
-        for name in ("iterations", "prompts", "epochs", "star_samples", "star_steps", "star_batch_size"):
+        for name in ("iterations", "prompts", "epochs", "minibatches", "star_samples", "star_steps",
+                     "star_batch_size"):
             require(getattr(self, name) >= 1, f"rl.{name}", ">= 1", getattr(self, name))
         require(self.group_size >= 2, "rl.group_size", ">= 2 (advantages are relative to the group)",
                  self.group_size)
@@ -332,6 +351,10 @@ class RLConfig:
         require(self.lr > 0 and self.star_lr > 0, "rl.lr / rl.star_lr", "> 0", (self.lr, self.star_lr))
         require(self.kl_beta >= 0, "rl.kl_beta", ">= 0", self.kl_beta)
         require(0 < self.clip_eps < 1, "rl.clip_eps", "in (0, 1)", self.clip_eps)
+        require(self.minibatches <= self.prompts, "rl.minibatches", f"<= rl.prompts ({self.prompts}): a minibatch "
+                "holds whole prompt groups", self.minibatches)
+        require(self.max_grad_norm >= 0, "rl.max_grad_norm", ">= 0 (0: no clipping)", self.max_grad_norm)
+        require(self.star_steps_growth >= 1, "rl.star_steps_growth", ">= 1", self.star_steps_growth)
         require(0 <= self.baseline_momentum < 1, "rl.baseline_momentum", "in [0, 1)", self.baseline_momentum)
         require(self.algo != "star" or (self.reward == "verifiable" and self.long_bonus == 0), "rl.reward/long_bonus",
                 "'verifiable' / 0 for rl.algo=star (STaR filters by correctness)", (self.reward, self.long_bonus))

@@ -6,9 +6,8 @@ reward R = 1 if the extracted answer is correct else 0 (malformed responses earn
     J(θ) = E[ Σ_t A · min(ρ_t, clip(ρ_t, 1 − ε, 1 + ε)) ] − β Σ_t KL(π_θ(·|s_t) ‖ π_ref(·|s_t)),
     ρ_t = π_θ(r_t|s_t) / π_old(r_t|s_t),
 
-normalised per ``loss_norm`` (Σ over tokens divided by the number of sequences, per-response mean then
-mean, or by the number of tokens).  With ``epochs = 1`` the ratio is 1 at the only update, so the step is
-the plain policy gradient E[A ∇ log π(r)].  The advantage is where the algorithms differ:
+aggregated over the tokens of a batch per ``loss_norm``.  With ``epochs = minibatches = 1`` the ratio is 1 at the
+only update, so the step is the plain policy gradient E[A ∇ log π(r)].  The advantage is where the algorithms differ:
 
 * **GRPO** (Shao et al. 2024): A_i = (R_i − mean_g R) / (std_g R + 1e-6) over the prompt's group,
   the division optional (``std_normalize``); std is the unbiased sample standard deviation, as in TRL.
@@ -18,6 +17,34 @@ the plain policy gradient E[A ∇ log π(r)].  The advantage is where the algori
   greedy accuracy 1.00 → 0.50); without it the same checkpoint stayed at 1.00 for 100 iterations.
 * **REINFORCE** (Williams 1992) with a baseline: A_i = R_i − b, with b the leave-one-out mean of the
   other G − 1 samples of the same prompt (an unbiased baseline) or a running mean of past batch rewards.
+
+**Loss aggregation** (``loss_norm``, named after TRL GRPOTrainer's ``loss_type``; ℓ_it the masked per-token loss of
+response i with |o_i| tokens, N responses in the batch):
+
+* ``grpo``: (1/N) Σ_i (1/|o_i|) Σ_t ℓ_it, each response's mean, then the mean over responses (the original GRPO; a
+  token of a long response weighs less, which Liu et al. 2025 name a length bias);
+* ``dr_grpo``: Σ_it ℓ_it / N.  TRL divides by N · max_completion_length: a constant factor 1/L_max, which Adam
+  removes up to its eps but a gradient-norm clip does not (TRL's dr_grpo gradient is 1/L_max of this one, so the
+  same ``max_grad_norm`` clips it less often);
+* ``dapo``: Σ_it ℓ_it / Σ_i |o_i|, every token weighs the same (DAPO, Yu et al. 2025; TRL's recent default).  TRL
+  normalises by the tokens of the *global accumulated* batch (all processes and gradient-accumulation steps of one
+  optimizer step) and its ``bnpo`` by those of the local batch; in one process without accumulation the two are the
+  same number, so there is no ``bnpo`` here.  "The batch" is the minibatch an optimizer step is taken on.
+
+**PPO-style updates** (``epochs``, ``minibatches``): each epoch shuffles the P prompt groups (with the rollout
+generator, so a seed fixes the order) into ``minibatches`` parts of whole groups and takes one optimizer step per
+part; the loss of a step is aggregated over its part only.  Whenever an iteration takes more than one step, π_old is
+the policy that sampled the rollouts for every step: one no-grad pass before the first step gives the old
+log-probabilities, and the iteration logs ``policy/clip_fraction``, the fraction of masked tokens over all its steps
+whose ratio left [1 − ε, 1 + ε].  With one step the step's own pass, detached, is π_old (no extra pass).  The
+advantages are computed once per iteration over the whole batch; ``loss`` is the mean over the last epoch's steps.
+
+**Optimiser** (GRPO and REINFORCE; STaR, toy/star.py, fine-tunes with its own ``star_lr`` and schedule):
+``max_grad_norm > 0`` clips the global gradient norm before every step (TRL's default is 1.0);
+``policy/grad_norm``, the norm before clipping (mean over the steps), is logged either way.  ``lr_schedule`` sets
+Adam's learning rate over the iterations i = 1..I: constant; linear, lr·(1 − (i−1)/I); cosine,
+lr·(1 + cos(π(i−1)/I))/2, stepped after all of an iteration's steps and logged as ``policy/lr``.  The diagnostics
+``policy/entropy`` and ``policy/kl_to_*`` are those of the policy that sampled the iteration's rollouts.
 
 Departures from the published algorithms: the KL term is by default the *exact* per-state KL over the three
 response tokens at the visited states (GRPO uses the k3 single-sample estimator); log-probabilities are
@@ -33,7 +60,7 @@ the sequence reward of a response is the outcome endogenous reward of the frozen
 sample of a prompt's group shares V(s_1), so any group baseline removes it.  With ``kl_beta = β > 0`` the
 optimum of E[r̂] − β KL(π ‖ π̂) over response laws is π* ∝ π̂ · exp(r̂/β) = π̂^(1+α/β) / Z(x): a sharpening
 towards the sequence-level mode (the V(s_1) factor cancels in Z).  Two conditions make it the fixed point of
-the update here, with epochs = 1, loss_norm = 'sequence_sum' and std_normalize off:
+the update here, with epochs = minibatches = 1, loss_norm = 'dr_grpo' and std_normalize off:
 
 * ``kl_to_go``: summed over the visited states, the exact per-state KL equals KL(π ‖ π_ref) of whole responses
   in expectation (chain rule), but differentiating it at the sampled states misses the score term of the later
@@ -54,7 +81,8 @@ used, bonus included); ``policy/kl_to_<kl_reference>`` is the KL per response to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -97,13 +125,21 @@ def policy_loss(
     if kl is not None and kl_beta > 0:
         per_token = per_token + kl_beta * kl
     per_token = per_token * mask
-    if loss_norm == "sequence_sum":
+    if loss_norm == "dr_grpo":
         return per_token.sum() / mask.shape[0]
-    if loss_norm == "sequence_mean":
+    if loss_norm == "grpo":
         return (per_token.sum(dim=1) / mask.sum(dim=1).clamp(min=1)).mean()
-    if loss_norm == "token":
+    if loss_norm == "dapo":
         return per_token.sum() / mask.sum().clamp(min=1)
     raise ValueError(f"rl.loss_norm: unknown normalisation {loss_norm!r}")
+
+
+def tokens_outside_trust_region(log_probs: torch.Tensor, old_log_probs: torch.Tensor, mask: torch.Tensor,
+                                clip_eps: float) -> float:
+    """How many masked tokens have a ratio π/π_old outside [1 − ε, 1 + ε] (the numerator of policy/clip_fraction)."""
+    with torch.no_grad():
+        ratio = (log_probs - old_log_probs).exp()
+        return (((ratio - 1).abs() > clip_eps) * mask).sum().item()
 
 
 def exact_kl(log_dists: torch.Tensor, ref_log_dists: torch.Tensor) -> torch.Tensor:
@@ -117,7 +153,7 @@ def kl_estimate(log_dists: torch.Tensor, ref_log_dists: torch.Tensor, responses:
     (N, L): the exact KL(π ‖ π_ref), or k1 / k3 at the sampled token (zero on <pad>; module docstring)."""
     if estimator == "exact":
         return exact_kl(log_dists, ref_log_dists)
-    # log r = log π_ref(a) − log π(a); the uniform reference is one (L, 3) law shared by every response
+    # log r = log π_ref(a) − log π(a); a reference may be one (L, 3) law shared by every response
     log_ratio = token_log_probs(ref_log_dists.expand_as(log_dists), responses) - token_log_probs(log_dists, responses)
     if estimator == "k1":
         return -log_ratio
@@ -147,6 +183,36 @@ def uniform_response_log_dists(length: int) -> torch.Tensor:
     return torch.stack([bit, bit, eos], dim=1)
 
 
+def minibatch_rows(prompts: int, group_size: int, minibatches: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """The rows of each minibatch of one epoch (rows p·G … p·G + G − 1 hold prompt p's group): the P groups in an order
+    drawn from ``generator``, split into ``minibatches`` parts whose sizes differ by at most one group.  One
+    minibatch: every row in order, and nothing is drawn (so the one-step path keeps its random stream)."""
+    if minibatches == 1:
+        return [torch.arange(prompts * group_size)]
+    groups = torch.randperm(prompts, generator=generator)
+    rows = groups[:, None] * group_size + torch.arange(group_size)
+    return [part.flatten() for part in rows.tensor_split(minibatches)]
+
+
+def clip_gradients(parameters: list[torch.nn.Parameter], max_norm: float) -> float:
+    """Scale the gradients so that their global 2-norm is at most ``max_norm`` (0: leave them as they are, as does a
+    norm already below it); returns the norm before clipping."""
+    # An infinite bound scales every gradient by exactly 1 and still measures the norm (torch >= 2.4 has no
+    # separate norm function).
+    return torch.nn.utils.clip_grad_norm_(parameters, max_norm if max_norm > 0 else math.inf).item()
+
+
+def lr_factor(schedule: str, iterations: int) -> Callable[[int], float]:
+    """rl.lr's multiplier as a function of k = i − 1, the iterations already finished (LambdaLR's count)."""
+    if schedule == "constant":
+        return lambda k: 1.0
+    if schedule == "linear":
+        return lambda k: 1 - k / iterations
+    if schedule == "cosine":
+        return lambda k: 0.5 * (1 + math.cos(math.pi * k / iterations))
+    raise ValueError(f"rl.lr_schedule: unknown schedule {schedule!r}")
+
+
 def sequence_rewards(reference: torch.nn.Module, prompts: torch.Tensor, responses: torch.Tensor,
                      stats: ResponseStats, cfg: RLConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """Each response's reward (N,) under ``cfg.reward`` plus ``cfg.long_bonus``·[long], and what to log besides its
@@ -170,13 +236,17 @@ def iterate(
 
     ``reference`` is the frozen start model: the KL reference (``kl_reference = 'start'``) and the model whose
     endogenous reward is the reward (``reward = 'endogenous'``).  An iteration runs only the passes its update
-    reads: the rollout, one teacher-forced pass of the policy with its backward (π_old is that pass detached: the
-    policy has not moved before the first epoch's update), and the reference's pass only when the KL penalty needs
-    it.  ``policy/kl_to_<kl_reference>`` is a diagnostic: without a penalty it is computed (one more reference
-    pass) only every ``diagnose_every`` iterations and at the last one, and absent from the other records."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    reads: the rollout, a teacher-forced pass of the policy with its backward per optimizer step (epochs ×
+    minibatches of them), a no-grad pass for π_old when there is more than one step, and the reference's pass only
+    when the KL penalty needs it.  ``policy/kl_to_<kl_reference>`` is a diagnostic: without a penalty it is computed
+    (one more reference pass) only every ``diagnose_every`` iterations and at the last one, and absent from the other
+    records."""
+    parameters = list(model.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.lr_schedule, cfg.iterations))
     running_baseline = None
     penalised = cfg.kl_beta > 0
+    several_steps = cfg.epochs > 1 or cfg.minibatches > 1
     for iteration in range(1, cfg.iterations + 1):
         x = torch.randint(0, 2, (cfg.prompts, layout.d), generator=generator).repeat_interleave(cfg.group_size, 0)
         prompts = with_separator(x)
@@ -196,24 +266,39 @@ def iterate(
         mask = (responses != PAD).float()
         with_kl = penalised or iteration % diagnose_every == 0 or iteration == cfg.iterations
         ref_log_dists = reference_log_dists(reference, prompts, responses, layout, cfg) if with_kl else None
-        old_log_probs = None
+        rollout_log_dists = None  # log π_old(·|s_t): the policy that sampled the rollouts
+        if several_steps:
+            with torch.no_grad():
+                rollout_log_dists = response_log_dists(model, prompts, responses, cfg.temperature)
+                rollout_log_probs = token_log_probs(rollout_log_dists, responses)
+        grad_norms, clipped = [], 0.0
         for _ in range(cfg.epochs):
-            log_dists = response_log_dists(model, prompts, responses, cfg.temperature)
-            log_probs = token_log_probs(log_dists, responses)
-            if old_log_probs is None:
-                old_log_probs = log_probs.detach()
-            kl = kl_estimate(log_dists, ref_log_dists, responses, cfg.kl_estimator) if with_kl else None
-            token_advantages = (advantages[:, None] - cfg.kl_beta * kl_to_go(kl, mask) if penalised and cfg.kl_to_go
-                                else advantages)
-            loss = policy_loss(log_probs, old_log_probs, token_advantages, mask, cfg.loss_norm, cfg.clip_eps, kl,
-                               cfg.kl_beta)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"policy loss is {loss.item()}; try a lower rl.lr")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            losses = []  # the last epoch's are logged
+            for rows in minibatch_rows(cfg.prompts, cfg.group_size, cfg.minibatches, generator):
+                log_dists = response_log_dists(model, prompts[rows], responses[rows], cfg.temperature)
+                log_probs = token_log_probs(log_dists, responses[rows])
+                if rollout_log_dists is None:  # one step: π_old is this pass
+                    rollout_log_dists, rollout_log_probs = log_dists.detach(), log_probs.detach()
+                old_log_probs = rollout_log_probs[rows]
+                kl = (kl_estimate(log_dists, ref_log_dists[rows], responses[rows], cfg.kl_estimator) if with_kl
+                      else None)
+                token_advantages = (advantages[rows, None] - cfg.kl_beta * kl_to_go(kl, mask[rows])
+                                    if penalised and cfg.kl_to_go else advantages[rows])
+                loss = policy_loss(log_probs, old_log_probs, token_advantages, mask[rows], cfg.loss_norm,
+                                   cfg.clip_eps, kl, cfg.kl_beta)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"policy loss is {loss.item()}; try a lower rl.lr")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norms.append(clip_gradients(parameters, cfg.max_grad_norm))
+                optimizer.step()
+                losses.append(loss.item())
+                if several_steps:
+                    clipped += tokens_outside_trust_region(log_probs, old_log_probs, mask[rows], cfg.clip_eps)
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
         with torch.no_grad():
-            entropy = -(log_dists.exp() * log_dists).sum(-1)
+            entropy = -(rollout_log_dists.exp() * rollout_log_dists).sum(-1)
             tokens = mask.sum()
             record = {
                 "reward/mean": rewards.mean().item(),
@@ -222,10 +307,15 @@ def iterate(
                 "rollout/mean_length": stats.length.float().mean().item(),
                 "rollout/malformed": stats.malformed.float().mean().item(),
                 "policy/entropy": ((entropy * mask).sum() / tokens).item(),
-                "loss": loss.item(),
+                "policy/grad_norm": sum(grad_norms) / len(grad_norms),
+                "policy/lr": lr,
+                "loss": sum(losses) / len(losses),
                 **reward_stats,
             }
+            if several_steps:
+                record["policy/clip_fraction"] = clipped / (tokens.item() * cfg.epochs)
             if with_kl:
+                kl = kl_estimate(rollout_log_dists, ref_log_dists, responses, cfg.kl_estimator)
                 record[f"policy/kl_to_{cfg.kl_reference}"] = ((kl * mask).sum() / mask.shape[0]).item()
         yield record
 
@@ -233,7 +323,8 @@ def iterate(
 def reference_log_dists(reference: torch.nn.Module, prompts: torch.Tensor, responses: torch.Tensor,
                         layout: ParityLayout, cfg: RLConfig) -> torch.Tensor:
     """log π_ref(·|s_t) at every response position: the start model's teacher-forced pass, or the uniform law."""
-    if cfg.kl_reference == "uniform":
-        return uniform_response_log_dists(layout.max_response_len).to(torch.get_default_dtype())
+    if cfg.kl_reference == "uniform":  # one law for every response, expanded so that rows of a minibatch index it
+        uniform = uniform_response_log_dists(layout.max_response_len).to(torch.get_default_dtype())
+        return uniform.expand(len(responses), -1, -1)
     with torch.no_grad():
         return response_log_dists(reference, prompts, responses, cfg.temperature)
