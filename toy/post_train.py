@@ -90,16 +90,23 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
 
     model_cfg = MODEL_SCHEMAS[blob["model"]["name"]](**blob["model"])
     save_checkpoint(out_dir / CHECKPOINT, model, model_cfg, task, blob["step"])
-    return finish_run(out_dir, {
+    return finish_run(out_dir, rl_summary(cfg, task, start_metrics, record, solved_at, started), config_record(cfg))
+
+
+def rl_summary(cfg: PostTrainRunConfig, task, start_metrics: dict, record: dict, solved_at: int | None,
+               started: float) -> dict:
+    """summary.json of an RL run (also of toy/trl_arm.py's): start and final metrics, iterations, the solve point
+    with its cost in sampled responses, and the seconds since ``started``."""
+    samples = cfg.rl.samples_per_iteration
+    return {
         "start": start_metrics,
         "final": {k: v for k, v in record.items() if "/" in k},
         "iterations": record["iteration"],
-        "solved": solve_record(cfg.eval, solved_at,
-                               None if solved_at is None else solved_at * rl.samples_per_iteration,
-                               rl.iterations * rl.samples_per_iteration),
+        "solved": solve_record(cfg.eval, solved_at, None if solved_at is None else solved_at * samples,
+                               cfg.rl.iterations * samples),
         "rl_seconds": time.perf_counter() - started,
         "task": config_record(task),
-    }, config_record(cfg))
+    }
 
 
 register_configs()
