@@ -12,6 +12,7 @@ own summary (sweeps/pipeline.py) is written by `finish_run` too.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -141,10 +142,34 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def check_same_config(stored: dict, current: dict, where: Path) -> None:
-    """Refuse to reuse a finished run, stage or job that a different configuration produced (flat configs)."""
+def field_defaults(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    """The schema defaults of a typed config instance, flat ('rl.lr': 3e-4), through its nested configs."""
+    defaults: dict[str, Any] = {}
+    for field in dataclasses.fields(cfg):
+        value = getattr(cfg, field.name)
+        if dataclasses.is_dataclass(value):
+            defaults |= field_defaults(value, f"{prefix}{field.name}.")
+        elif field.default is not dataclasses.MISSING:
+            defaults[f"{prefix}{field.name}"] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            defaults[f"{prefix}{field.name}"] = field.default_factory()
+    return defaults
+
+
+def check_same_config(stored: dict, current: dict, where: Path, defaults: dict | None = None) -> None:
+    """Refuse to reuse a finished run, stage or job that a different configuration produced (flat configs).
+
+    A field the stored config lacks is a field added to the schema after the run; with ``defaults`` (the schema's,
+    `field_defaults`) it is the same config when the current value is that default, because a field is added with
+    the default that keeps the earlier behaviour (e.g. the reference trajectories stay bitwise the same)."""
+    defaults = defaults or {}
+
+    def added_at_default(key: str) -> bool:
+        return key not in stored and key in defaults and current.get(key) == defaults[key]
+
     changed = sorted(key for key in stored.keys() | current.keys()
-                     if key.rsplit(".", 1)[-1] not in NOT_COMPARED and stored.get(key) != current.get(key))
+                     if key.rsplit(".", 1)[-1] not in NOT_COMPARED and stored.get(key) != current.get(key)
+                     and not added_at_default(key))
     if changed:
         diff = ", ".join(f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in changed)
         raise ValueError(f"{where} was made by a different config ({diff}); run this configuration in a new "
@@ -162,7 +187,8 @@ def begin_run(out_dir: Path, cfg: RunConfig) -> dict | None:
     out_dir = Path(out_dir)
     if cfg.skip_finished and (out_dir / SUMMARY).exists():
         summary = read_summary(out_dir)
-        check_same_config(flatten(summary["config"]), flatten(config_record(cfg)), out_dir / SUMMARY)
+        check_same_config(flatten(summary["config"]), flatten(config_record(cfg)), out_dir / SUMMARY,
+                          field_defaults(cfg))
         return summary
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)

@@ -36,6 +36,7 @@ from core.runio import (
     SUMMARY,
     check_same_config,
     config_record,
+    field_defaults,
     finish_run,
     flatten,
     read_summary,
@@ -66,13 +67,14 @@ def run(cfg: PipelineConfig, job_dir: Path) -> dict:
     config = as_flat_dict(cfg)
     if (job_dir / SUMMARY).exists():
         summary = read_summary(job_dir)
-        check_same_config(summary["config"], config, job_dir / SUMMARY)
+        check_same_config(summary["config"], config, job_dir / SUMMARY, field_defaults(cfg))
         return summary
 
     stages_dir = Path(cfg.stages_dir)
     ntp_cfg = cfg.ntp_run_config()
     ntp = ensure_stage(stages_dir, NTP_DIR, stage_config(ntp_cfg), lambda path: train.run(ntp_cfg, path))
-    check_same_config(flatten(ntp.summary["config"]), as_flat_dict(ntp_cfg), ntp.path / SUMMARY)
+    check_same_config(flatten(ntp.summary["config"]), as_flat_dict(ntp_cfg), ntp.path / SUMMARY,
+                      field_defaults(ntp_cfg))
     link_stage(job_dir / NTP_DIR, ntp.path)
     stages = {NTP_DIR: ntp.provenance()}
 
@@ -82,7 +84,8 @@ def run(cfg: PipelineConfig, job_dir: Path) -> dict:
                                     threads=cfg.threads)
         post = ensure_stage(stages_dir, RL_DIR, stage_config(rl_cfg, init_from=ntp.key),
                             lambda path: post_train.run(rl_cfg, path))
-        check_same_config(flatten(post.summary["config"]), as_flat_dict(rl_cfg), post.path / SUMMARY)
+        check_same_config(flatten(post.summary["config"]), as_flat_dict(rl_cfg), post.path / SUMMARY,
+                          field_defaults(rl_cfg))
         link_stage(job_dir / RL_DIR, post.path)
         stages[RL_DIR] = post.provenance()
         rl = {"start": post.summary["start"], "final": post.summary["final"], "seconds": post.summary["rl_seconds"],

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 import torch
 
-from core.runio import METRICS, SUMMARY, begin_run, config_record, finish_run, read_summary
+from core.runio import METRICS, SUMMARY, begin_run, config_record, field_defaults, finish_run, read_summary
 
 
 @dataclasses.dataclass
@@ -66,3 +66,34 @@ def test_a_finished_run_made_by_another_config_is_refused_naming_the_field(tmp_p
     assert begin_run(tmp_path, dataclasses.replace(cfg, threads=2)) is not None  # threads change no number
     with pytest.raises(ValueError, match=r"different config \(seed: 3 -> 4\)"):
         begin_run(tmp_path, dataclasses.replace(cfg, seed=4))
+
+
+@dataclasses.dataclass
+class Inner:
+    lr: float = 0.1
+    """a nested field"""
+
+
+@dataclasses.dataclass
+class GrownStub(RunStub):
+    """RunStub after a schema change: a nested config and a new top-level field, both added later."""
+
+    inner: Inner = dataclasses.field(default_factory=Inner)
+    """a nested config added after the run"""
+    new_option: int = 0
+    """a field added after the run, whose default keeps the earlier behaviour"""
+
+
+def test_a_field_added_after_the_run_is_the_same_config_only_at_its_default(tmp_path, isolated_torch):
+    old = RunStub(seed=5)
+    assert begin_run(tmp_path, old) is None
+    finish_run(tmp_path, {"final": {}}, config_record(old))  # made before inner.* and new_option existed
+    assert field_defaults(GrownStub()) == {"seed": 7, "threads": 1, "skip_finished": True, "inner.lr": 0.1,
+                                           "new_option": 0}
+    assert begin_run(tmp_path, GrownStub(seed=5)) is not None  # the new fields at their defaults: reused
+    with pytest.raises(ValueError, match=r"new_option: None -> 2"):
+        begin_run(tmp_path, GrownStub(seed=5, new_option=2))
+    with pytest.raises(ValueError, match=r"inner.lr: None -> 0.5"):
+        begin_run(tmp_path, GrownStub(seed=5, inner=Inner(lr=0.5)))
+    with pytest.raises(ValueError, match=r"seed: 5 -> 6"):  # a field the run had is compared as before
+        begin_run(tmp_path, GrownStub(seed=6))
