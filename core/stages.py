@@ -7,11 +7,13 @@ compute the same numbers (same config and seed, same numbers), so the stage is s
     <stages dir>/<kind>/<key>/        key = sha256 of (kind, STAGE_FORMAT, the stage's config) [:16]
 
 and every job that needs it links its own ``ntp/`` or ``rl/`` to that directory.  The config hashed is exactly what
-the stage computes from: the caller passes it without the fields that do not change the numbers (threads) and with
-the parent stage's *key* in place of its path (an RL stage depends on the NTP stage's content, not on where it
-lies).  ``STAGE_FORMAT`` is the code-version part of the key: it is bumped when a change of the code alters what a
-stage computes for an unchanged config, which makes every stored stage a miss (the git commit is not part of the
-key: most commits do not change what a stage computes, and keying on them would recompute every stage).
+the stage computes from: the caller passes it without the fields that do not change the numbers (threads), without
+the fields at their schema default, and with the parent stage's *key* in place of its path (an RL stage depends on
+the NTP stage's content, not on where it lies).  Leaving defaults out keeps every key when a field is added with a
+default that keeps the earlier behaviour; changing a field's default is therefore a code change.  ``STAGE_FORMAT``
+is the code-version part of the key: it is bumped when a change of the code alters what a stage computes for an
+unchanged config, which makes every stored stage a miss (the git commit is not part of the key: most commits do not
+change what a stage computes, and keying on them would recompute every stage).
 
 Concurrency (two jobs of a sweep, or two sweeps, needing one stage at once): the first to create
 ``<key>/claim.json`` (``O_CREAT | O_EXCL``, atomic on local and NFS v3+ file systems) computes; the others poll
@@ -34,7 +36,7 @@ from pathlib import Path
 
 from core.runio import SUMMARY, read_summary
 
-STAGE_FORMAT = 1  # bump when the code computes something else for the same stage config
+STAGE_FORMAT = 2  # bump when the code computes something else for the same stage config (2: defaults left out)
 CLAIM = "claim.json"
 STAGE_LINK_NOTE = "stage.json"  # in the stage dir: kind, key and the config that was hashed
 

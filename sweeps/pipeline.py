@@ -56,9 +56,13 @@ def as_flat_dict(config) -> dict:
 
 
 def stage_config(run_config, **replaced) -> dict:
-    """What a stage computes from (core/stages.py): its flat config without NOT_COMPARED, plus ``replaced``."""
-    flat = as_flat_dict(run_config)
-    return {key: value for key, value in flat.items() if key.rsplit(".", 1)[-1] not in NOT_COMPARED} | replaced
+    """What a stage computes from (core/stages.py): its flat config without NOT_COMPARED and without the fields at
+    their schema default (so a field added later with a behaviour-keeping default leaves every key as it was),
+    plus ``replaced``."""
+    defaults = field_defaults(run_config)
+    return {key: value for key, value in as_flat_dict(run_config).items()
+            if key.rsplit(".", 1)[-1] not in NOT_COMPARED and not (key in defaults and value == defaults[key])
+            } | replaced
 
 
 def run(cfg: PipelineConfig, job_dir: Path) -> dict:

@@ -3,6 +3,7 @@ recovery of a killed holder's claim, and the provenance in summaries and tables.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -36,6 +37,15 @@ def test_a_field_the_ntp_stage_computes_from_changes_its_key(compose_typed, over
                                       "stages_dir=/elsewhere"])
 def test_a_field_the_ntp_stage_does_not_read_keeps_its_key(compose_typed, override):
     assert ntp_key(compose_typed, override) == ntp_key(compose_typed)
+
+
+def test_a_field_added_later_at_its_default_keeps_every_key(compose_typed):
+    cfg = compose_typed("pipeline", [*TINY, "rl.minibatches=1"]).ntp_run_config()
+    hashed = pipeline.stage_config(cfg)
+    assert "seed" not in hashed and "task.p_cot" not in hashed  # at the default: left out, as if not yet a field
+    assert "task.d" in hashed  # TINY sets it away from its default
+    stored = stage_key("ntp", hashed)
+    assert stage_key("ntp", pipeline.stage_config(dataclasses.replace(cfg, seed=1))) != stored
 
 
 def test_the_rl_key_follows_the_ntp_stage_content_not_its_path():
