@@ -14,12 +14,15 @@ import numpy as np
 import pandas as pd
 
 from core.ledger import Context, Criterion, Outcome, claim
+from sweeps.endogenous_sharpening import CLASSES, load_sharpening
 from sweeps.evidence import WILSON, gap_bounds, labels, learned_chain, spread, wilson_bounds
 from sweeps.rl_checks import SOLVED
 
 SWEEP = "endogenous_rl"
 THRESHOLD = 1 / 3
 CHANCE_SLACK = 0.1  # |greedy − 1/2| of a model at chance: 0.1 above 1/2, as parity.star.high_temperature_fails
+SHARPENED_TV = 0.05  # TV over the five response classes between the RL policy and π̂^(1+1/β)/Z
+BOOTSTRAP = "percentile bootstrap 95% over the held-out prompts (sweeps/endogenous_sharpening.py)"
 
 
 def judged_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -83,3 +86,38 @@ def solves_only_above_third_gpt(ctx: Context) -> Outcome:
         measured={"jobs judged": len(judged), "start chain not learned (not informative)": unlearned},
         detail="Greedy accuracy, NTP start → after RL: " + arm_table(runs) + "."
                + (f" {unlearned} job(s) start from an unlearned chain (not evidence)." if unlearned else ""))
+
+
+def judge_sharpened_law(table: pd.DataFrame) -> Outcome:
+    """RL on r̂: TV_c(final, target) ≤ SHARPENED_TV per job, upper end of its bootstrap interval deciding."""
+    judged = table[table["rl.reward"] == "endogenous"].reset_index(drop=True)
+    arm_labels = [f"p={p:g} β={b:g} seed={s}" for p, b, s in zip(judged["task.p_cot"], judged["rl.kl_beta"],
+                                                                   judged["seed"], strict=True)]
+    criterion = Criterion("TV over response classes, RL policy vs π̂^(1+1/β)/Z", judged["tv.final"].to_numpy(),
+                          SHARPENED_TV, "<=", low=judged["tv.final.low"].to_numpy(),
+                          high=judged["tv.final.high"].to_numpy(), interval=BOOTSTRAP, labels=arm_labels)
+    chain = {f"{reward} β={beta:g} p={p_cot:g}": (f"chain {group['final.chain'].mean():.3f} (predicted "
+                                                   f"{group['target.chain'].mean():.3f}, start "
+                                                   f"{group['start.chain'].mean():.3f})")
+             for (reward, beta, p_cot), group in table.groupby(["rl.reward", "rl.kl_beta", "task.p_cot"])}
+    return Outcome([criterion], measured={"jobs": len(judged), "classes": ", ".join(CLASSES)},
+                   detail="Sampled chain fraction per arm, mean over seeds: " + "; ".join(
+                       f"{arm}: {text}" for arm, text in chain.items())
+                   + ". The verifiable arms are the contrast: their target column is r̂'s optimum, which they leave.",
+                   tables={"sharpening": table.to_dict("records")})
+
+
+@claim(
+    id="parity.endogenous_rl.reaches_sharpened_law_gpt", kind="derived", quantifier="for-all",
+    source="Li et al. 2025 (arXiv 2506.23235), outcome reward r̂ = α log π̂ + V(s_1); the KL-regularised optimum "
+           "π̂^(1+α/β)/Z (theory/iterative_improvement.kl_regularised_step; docs/research/endogenous_reward_bounds.md "
+           "§8, prediction 2; exact linear version endogenous_rl.kl_sharpening_linear)",
+    statement="RL on the endogenous reward of the NTP-trained parity GPT with KL β to it ends at the sharpened law "
+              "π̂^(1+1/β)/Z (β = 0: π̂'s sequence-level mode).",
+    check=f"Jobs of sweep endogenous_rl with the endogenous reward: the TV between the prompt-averaged laws of the "
+          f"RL policy and of π̂^(1+1/β)/Z over five response classes ({', '.join(CLASSES)}; a lower bound on the "
+          f"TV between the response laws) is ≤ {SHARPENED_TV:g} per job, with the {BOOTSTRAP}; π̂^(1+1/β)/Z by "
+          "self-normalised importance sampling from π̂ (β = 0: the most likely drawn response per prompt).",
+    requires=(SWEEP,))
+def reaches_sharpened_law_gpt(ctx: Context) -> Outcome:
+    return judge_sharpened_law(load_sharpening(ctx.tables.profile, ctx.tables.results_root))
