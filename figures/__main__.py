@@ -1,6 +1,6 @@
 """Build every registered paper figure from stored tables: ``python -m figures [--profile quick|paper]``.
 
-Figures 1-4 and 9-11 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8
+Figures 1-4 and 9-12 read the sweep tables results/sweeps/<experiment>/<profile>/{results,steps}.parquet; figures 5-8
 read the claims ledger's tables listed in results/claims/<ledger profile>/claims.json (``--claims-root``; made by
 ``python -m theory.verify``).  Every figure is written to results/figures/<profile>/<figure>.{pdf,png}
 (figures/common.py).
@@ -26,6 +26,7 @@ from figures import (
     fig9_d50,
     fig10_scaling,
     fig11_scaling_linear,
+    fig12_rl_variants,
 )
 from figures.common import (
     CLAIMS_ROOT,
@@ -39,8 +40,9 @@ from figures.common import (
 
 SWEEP_FIGURES = (fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star, fig9_d50)
 SCALING_FIGURES = (fig10_scaling, fig11_scaling_linear)  # sweep figures that read the solve points of sweeps/scaling.py
+VARIANT_FIGURES = (fig12_rl_variants,)  # a sweep figure that reads the per-job table of sweeps/rl_variants.py
 LEDGER_FIGURES = (fig5_average_reward, fig6_irl, fig7_error_bounds, fig8_iterative_improvement)
-FIGURES = tuple(sorted(SWEEP_FIGURES + SCALING_FIGURES + LEDGER_FIGURES,
+FIGURES = tuple(sorted(SWEEP_FIGURES + SCALING_FIGURES + VARIANT_FIGURES + LEDGER_FIGURES,
                        key=lambda module: int(figure_name(module).split("_")[0].removeprefix("fig"))))
 ALL_PROFILES = ("quick", "paper")
 

@@ -2,9 +2,10 @@
 
 The schema reuses the dataclasses of toy/config.py (task, model, optimiser, evaluation, RL) so that a
 pipeline job and a stand-alone ``toy.train`` / ``toy.post_train`` run mean the same thing by the same
-field name.  The one addition is ``rl.algo = 'none'``: the job stops after NTP (used by the threshold
-figure, where RL is not part of the question).  Values are checked in ``__post_init__`` when the
-composed config is turned into these dataclasses, with an error naming the field.
+field name.  The additions: ``rl.algo = 'none'``, where the job stops after NTP (used by the threshold
+figure, where RL is not part of the question), and the named arm a job runs, ``ablation`` (conf/ablation/) or
+``variant`` (conf/variant/), recorded in its config so that the results table selects by it.  Values are checked
+in ``__post_init__`` when the composed config is turned into these dataclasses, with an error naming the field.
 """
 
 from __future__ import annotations
@@ -39,9 +40,15 @@ Profile = Choice("Profile", PROFILES, module=__name__)
 LEDGER_PROFILES = {"quick": "quick", "paper": "full"}
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 EXPERIMENT_DIR = CONF_DIR / "experiment"
-# The options of `ablation`: every file of conf/ablation/, listed when this module is imported.
-Ablation = Choice("Ablation", ("none", *sorted(path.stem for path in (CONF_DIR / "ablation").glob("*.yaml"))),
-                  module=__name__)
+
+
+def arm_options(group: str) -> tuple[str, ...]:
+    """The options of a named-arm group: 'none' and every file of conf/<group>/, listed when this module is imported."""
+    return ("none", *sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml")))
+
+
+Ablation = Choice("Ablation", arm_options("ablation"), module=__name__)
+Variant = Choice("Variant", arm_options("variant"), module=__name__)
 
 
 def experiment_name(sweep: str, profile: str) -> str:
@@ -93,6 +100,8 @@ class PipelineConfig:
     """the model family with its NTP optimiser: 'gpt' | 'linear' (conf/recipe/; sets `model` and `train`)"""
     ablation: Ablation = Ablation.none
     """the ablation option this job runs ('none' outside experiment=sweep_ablations; set by conf/ablation/)"""
+    variant: Variant = Variant.none
+    """the RL variant this job runs ('none' outside experiment=sweep_rl_variants; set by conf/variant/)"""
     model: Any = MISSING
     """model family and size (its family must be the recipe's: choose it with recipe=, not model=)"""
     train: OptimConfig = field(default_factory=OptimConfig)

@@ -15,8 +15,8 @@ to the output and the report.  Each step's output is echoed with its name in fro
 
 Then it writes ``<results>/report/<profile>/report.md``: each figure, the stages computed and reused per sweep, the
 key numbers of every sweep (mean ± standard deviation over seeds, n stated), the cost-to-solve tables and fitted
-laws of the scaling sweeps, the empirical checks, the claims table, the exact commands, the core use, and the
-machine and versions.
+laws of the scaling sweeps, the per-variant table of the RL-variants sweep, the empirical checks, the claims table,
+the exact commands, the core use, and the machine and versions.
 A step that fails is reported in report.md and makes the exit status non-zero; later steps still run.
 """
 
@@ -42,14 +42,19 @@ from core.ledger import ClaimResult
 from core.ledger_report import tally_lines
 from core.paths import results_root
 from core.runio import atomic_write_text, environment
-from sweeps.collect import RESULTS
+from sweeps.collect import RESULTS, STEPS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
+from sweeps.rl_variants import job_table, variant_table
 from sweeps.scaling import cost_table, crossovers, curve_keys, fit_table, summary_table
 from toy.config import require
 
 SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
 KEY_METRICS = ["ntp.greedy/accuracy", "ntp.sampled/long_fraction", "ntp.forced_long/accuracy",
                "rl.final.greedy/accuracy", "rl.final.sampled/mean_length"]
+# Config columns key_numbers groups by although the rule below would leave them out: the named arms (conf/ablation/,
+# conf/variant/; no dot) and the RL algorithm (an rl.* column, most of which are measured).
+GROUPING_COLUMNS = ("ablation", "variant", "rl.algo")
+MEASURED_PREFIXES = ("ntp.", "rl.", "ntp_solved.", "stages.")  # results and provenance columns, not config
 
 
 @dataclass
@@ -75,11 +80,12 @@ class ReproduceConfig:
 # estimated from their measured parts).  Only the ORDER of the independent steps depends on them: costliest first.
 EXPECTED_CORE_SECONDS = {
     "sweep_fig3_rl_curves_quick": 520, "sweep_fig2_threshold_quick": 520, "sweep_fig1_ntp_vs_rl_quick": 390,
-    "claims": 190, "sweep_fig4_star_quick": 180, "sweep_scaling_rl_quick": 130, "sweep_scaling_ntp_quick": 70,
-    "sweep_endogenous_rl": 12600, "sweep_fig3_rl_curves": 12000, "sweep_fig2_threshold": 11200,
-    "sweep_scaling_linear": 9000, "sweep_scaling_rl": 9000, "sweep_scaling_linear_laws": 7000,
-    "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400, "sweep_scaling_ntp": 4000, "sweep_d50": 2300,
-    "sweep_fig4_star": 1500,
+    "claims": 190, "sweep_rl_variants_quick": 180, "sweep_fig4_star_quick": 180, "sweep_scaling_rl_quick": 130,
+    "sweep_scaling_ntp_quick": 70,
+    "sweep_rl_variants": 55000, "sweep_endogenous_rl": 12600, "sweep_fig3_rl_curves": 12000,
+    "sweep_fig2_threshold": 11200, "sweep_scaling_linear": 9000, "sweep_scaling_rl": 9000,
+    "sweep_scaling_linear_laws": 7000, "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400, "sweep_scaling_ntp": 4000,
+    "sweep_d50": 2300, "sweep_fig4_star": 1500,
 }
 
 
@@ -193,7 +199,8 @@ def stage_use(root: Path, profile: str) -> str:
 def key_numbers(results_file: Path) -> str:
     """Mean ± sd over seeds of the key metrics, grouped by every config column that varies in the sweep."""
     runs = pd.read_parquet(results_file)
-    config_columns = [c for c in runs.columns if "." in c and not c.startswith(("ntp.", "rl.")) and c != "seed"]
+    config_columns = [c for c in runs.columns
+                      if c in GROUPING_COLUMNS or ("." in c and not c.startswith(MEASURED_PREFIXES))]
     varying = [c for c in config_columns if runs[c].astype(str).nunique() > 1]
     metrics = [m for m in KEY_METRICS if m in runs.columns]
     grouped = runs.groupby(varying, dropna=False) if varying else [((), runs)]
@@ -227,6 +234,24 @@ def scaling_section(root: Path, profile: str) -> list[str]:
         out += ["### Crossover: where NTP alone becomes more expensive than NTP + RL (fitted laws)", "",
                 markdown_table(crossing), ""]
     return out if len(out) > 2 else []
+
+
+def rl_variants_section(root: Path, profile: str) -> list[str]:
+    """Per d, the variant table of the RL-variants sweep (sweeps/rl_variants.py: iterations to solve, final greedy
+    accuracy and length / d, malformed rate, collapse rate with its Wilson interval, s/iteration)."""
+    table = root / "sweeps" / "rl_variants" / profile / RESULTS
+    if not table.exists():
+        return []
+    jobs = job_table(pd.read_parquet(table), pd.read_parquet(table.with_name(STEPS)))
+    out = ["## RL variants (sweep rl_variants)", "",
+           "Per variant over its jobs whose RL start learned the chain, pooled over p_cot and seeds: iterations to "
+           "solve (first evaluation with greedy accuracy ≥ 0.95; censored median), final greedy accuracy and sampled "
+           "length / d (mean ± sd), the largest sampled malformed rate, collapse after solving over the jobs that "
+           "solved (sweeps/rl_variants.py), s/iteration (median).", ""]
+    for d, at_d in jobs.groupby("task.d", sort=True):
+        out += [f"### d = {d} (p_cot = {', '.join(f'{p:g}' for p in sorted(at_d['task.p_cot'].unique()))})", "",
+                markdown_table(variant_table(at_d)), ""]
+    return out
 
 
 def ledger_files(cfg: ReproduceConfig) -> dict[str, Path]:
@@ -275,6 +300,7 @@ def write_report(cfg: ReproduceConfig, ran: list[dict], use: dict | None = None)
         table = root / "sweeps" / name / cfg.profile / RESULTS
         out += [f"### {name}", "", key_numbers(table) if table.exists() else f"missing: {table}", ""]
     out += scaling_section(root, cfg.profile)
+    out += rl_variants_section(root, cfg.profile)
     checks = ledger_files(cfg)["checks"].with_suffix(".md")
     out += ["## Empirical checks of the parity claims (sweeps.checks)", "",
             checks.read_text() if checks.exists() else f"missing: {checks}", ""]

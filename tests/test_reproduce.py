@@ -31,10 +31,11 @@ def test_commands_cover_every_sweep_and_the_ledger_costliest_first_then_the_read
     expected = [EXPECTED_CORE_SECONDS[name] for name in independent]
     assert expected == sorted(expected, reverse=True)  # longest first: list scheduling on the lanes
     assert SWEEPS["quick"] == ["sweep_fig1_ntp_vs_rl_quick", "sweep_fig2_threshold_quick", "sweep_fig3_rl_curves_quick",
-                               "sweep_fig4_star_quick", "sweep_scaling_ntp_quick", "sweep_scaling_rl_quick"]
+                               "sweep_fig4_star_quick", "sweep_rl_variants_quick", "sweep_scaling_ntp_quick",
+                               "sweep_scaling_rl_quick"]
     assert {"sweep_d50", "sweep_ablations", "sweep_fig4_star", "sweep_scaling_linear_laws",
             "sweep_endogenous_rl"} <= set(SWEEPS["paper"]) <= set(EXPECTED_CORE_SECONDS)
-    assert len(SWEEPS["paper"]) == 11
+    assert len(SWEEPS["paper"]) == 12
     fig1 = named["sweep_fig1_ntp_vs_rl_quick"]
     # two lanes of one core each: every step runs single-job
     assert "hydra.launcher.n_jobs=1" in fig1 and "hydra.sweep.dir=R/sweeps/${name}/${profile}" in fig1

@@ -178,11 +178,16 @@ def test_near_greedy_star_cannot_start_below_a_third():
     assert after[1.0] > 0.4 + 5 * standard_error
 
 
-def test_no_correct_sample_names_the_temperature_and_the_count():
-    """A model that ends every response at once (empty, malformed) keeps nothing: the error says why."""
+def test_a_round_that_keeps_nothing_stalls_without_fine_tuning():
+    """A model that ends every response at once (empty, malformed) keeps nothing: the round records it and leaves the
+    weights as they were, and the run goes on."""
     model = LinearAR(LAYOUT.d, LAYOUT.max_response_len)
     with torch.no_grad():
         model.weight[0, EOS_INDEX, 0] = 30.0
-    cfg = star_config(star_samples=64, temperature=0.05)
-    with pytest.raises(RuntimeError, match=r"kept 0 of 64 .*rl\.temperature = 0\.05; 100% malformed"):
-        next(iterate(model, LAYOUT, cfg, torch.Generator().manual_seed(0)))
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    cfg = star_config(star_samples=64, temperature=0.05, iterations=2)
+    records = list(iterate(model, LAYOUT, cfg, torch.Generator().manual_seed(0)))
+    assert [(r["star/kept"], r["star/steps"], r["star/kept_long_fraction"], r["loss"]) for r in records] == [
+        (0, 0, None, None)] * 2
+    assert records[0]["rollout/malformed"] == 1.0
+    assert all(torch.equal(value, before[name]) for name, value in model.state_dict().items())

@@ -47,7 +47,8 @@ def seeds(cfg) -> list[int]:
     return [int(seed) for seed in str(cfg.hydra.sweeper.params.seed).split(",")]
 
 
-FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star", "scaling_ntp", "scaling_rl")
+FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star", "scaling_ntp", "scaling_rl",
+                 "rl_variants")
 # The d = 50 headline and the ablations: their point is the scale / the full NTP stage, so they
 # have no minutes-scale copy.
 PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws", "endogenous_rl")
@@ -75,7 +76,7 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
                 "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star"), "d50": ("gpt", "grpo"),
                 "ablations": ("gpt", "grpo"), "scaling_ntp": ("gpt", "none"), "scaling_rl": ("gpt", "grpo"),
                 "scaling_linear": ("linear", "star"), "scaling_linear_laws": ("linear", "star"),
-                "endogenous_rl": ("gpt", "reinforce")}[typed.name]
+                "endogenous_rl": ("gpt", "reinforce"), "rl_variants": ("gpt", "grpo")}[typed.name]
     assert (typed.model.name, typed.rl.algo) == expected
     if typed.name == "d50":  # the paper's headline: d = 50 below the 1/3 threshold, where NTP alone fails
         assert typed.task.d == 50 and typed.task.p_cot < 1 / 3

@@ -82,12 +82,6 @@ def iterate(
         model.train()
         kept, stats = correct_subset(prompts, responses, x, layout)
         keep = stats.correct
-        if int(keep.sum()) == 0:
-            raise RuntimeError(
-                f"STaR kept 0 of {cfg.star_samples} sampled responses in round {round_number} (rl.temperature = "
-                f"{cfg.temperature}; {stats.malformed.float().mean().item():.0%} malformed): nothing to fine-tune "
-                "on. A sampler that is right on no prompt gives STaR no signal; at a small temperature the samples "
-                "are near-greedy, so a wrong greedy answer is repeated on every prompt alike.")
         sampled_long = stats.is_long.float().mean().item()
         compounded = sampled_long if compounded is None else compounded
         compounded = 2 * compounded / (1 + compounded)
@@ -95,7 +89,10 @@ def iterate(
             model.load_state_dict(base)  # published STaR: fine-tune the original model on this round's set
         if optimizer is None or base is not None:  # restart: a fresh AdamW, no moments carried over
             optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.star_lr, weight_decay=0.0)
-        steps = round_steps(cfg, round_number)
+        # A round that kept nothing has nothing to fine-tune on: STaR stalls there (the next round samples the same
+        # model again), which is a result, not an error (near-greedy sampling of a malformed model, say).
+        steps = round_steps(cfg, round_number) if bool(keep.any()) else 0
+        loss = None
         for _ in range(steps):
             rows = torch.randint(0, len(kept.x), (cfg.star_batch_size,), generator=generator)
             batch = ParityBatch(kept.tokens[rows], kept.x[rows], kept.answer[rows], kept.is_long[rows])
@@ -110,7 +107,7 @@ def iterate(
             "star/kept": int(keep.sum()),
             "star/steps": steps,
             "star/sampled_long_fraction": sampled_long,
-            "star/kept_long_fraction": kept.is_long.float().mean().item(),
+            "star/kept_long_fraction": kept.is_long.float().mean().item() if steps else None,
             "star/one_step_prediction": 2 * sampled_long / (1 + sampled_long),
             "star/recursion_prediction": compounded,
             # After fitting the kept set, greedy decoding continues iff the long fraction exceeds 1/3 (§6.2).
@@ -119,5 +116,5 @@ def iterate(
             "rollout/long_fraction": sampled_long,
             "rollout/mean_length": stats.length.float().mean().item(),
             "rollout/malformed": stats.malformed.float().mean().item(),
-            "loss": loss.item(),
+            "loss": loss.item() if loss is not None else None,
         }

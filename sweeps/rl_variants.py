@@ -1,0 +1,177 @@
+"""Per-job and per-variant numbers of sweep_rl_variants, and the collapse detector.
+
+The sweep (conf/experiment/sweep_rl_variants*.yaml) runs every RL variant of conf/variant/ from the same NTP stages;
+sweeps/collect.py stores each job's RL metrics stream (toy/post_train.py's metrics.jsonl) in steps.parquet with
+stage 'rl': every iteration logs ``iteration_seconds`` (the update alone), and every ``rl_eval.every`` iterations (and
+at iteration 0 and the last one) the held-out metrics of toy/evaluate.py, with ``policy/kl_to_start`` (GRPO /
+REINFORCE; every iteration when the KL penalty is on, otherwise at the evaluation iterations only; STaR logs none).
+Per job, from the evaluations (resolution: rl_eval.every):
+
+* **iterations to solve**: the first evaluated iteration with greedy accuracy ≥ 0.95 (``SOLVED``); censored (known
+  only to exceed ``rl.iterations``) when no evaluation reaches it;
+* final greedy accuracy, final sampled (T = eval temperature) mean length / chain length (d for the full chain), the
+  largest sampled malformed rate of any evaluation, and s/iteration = the median of ``iteration_seconds``;
+* **collapse**: after first solving at iteration s, a later evaluation (iteration > s) has greedy accuracy < 0.9
+  (``FALLEN``), or KL to the start above max(10 × KL_s, log(1/p_cot) + 1 nat) (``KL_JUMP``, `kl_floor`), with KL_s
+  the last ``policy/kl_to_start`` logged at or before s (0 if none: at iteration 0 the policy is the start).  The KL
+  rule needs the KL stream, so for STaR only the accuracy rule applies.  The floor: a solved policy answers with the
+  chain, which the start samples with probability ≈ p_cot (its chain steps are nearly sure once learned), so its KL to
+  the start is about log(1/p_cot): 1.39 nats at p_cot = 0.25, 2.30 at 0.1.  Solving is first seen while the policy is
+  still moving (KL_s = 0.15-0.30 at d = 12, p_cot = 0.25, settling at 1.3-1.7: a flat 1-nat floor flagged that healthy
+  settling as a collapse), and the collapse on record went 0.76 → 54, far above both terms.  A job that never solves
+  cannot collapse: collapse rates are over the jobs that solved (at risk), with a Wilson interval over them
+  (core/intervals.py), and `rate_difference` compares two rates (Newcombe's hybrid score interval).
+
+Only jobs whose RL start has learned the chain (forced-long accuracy ≥ 0.95: sweeps/evidence.py) are inside the
+premise of every RL statement; `variant_table` counts them and summarises those.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from core.intervals import wilson
+from sweeps.evidence import chain_length, learned_chain
+from sweeps.rl_checks import SOLVED
+
+FALLEN = 0.9  # greedy accuracy below which a solved job has collapsed
+KL_JUMP = 10.0  # KL to the start above KL_JUMP × its value at the first solve is a collapse ...
+KL_MARGIN = 1.0  # ... when it is also this many nats above the KL of the solved policy (kl_floor)
+KL_METRIC = "policy/kl_to_start"
+GREEDY, LENGTH, MALFORMED = "greedy/accuracy", "sampled/mean_length", "sampled/malformed"
+JOB_COLUMNS = ["job", "variant", "task.d", "task.p_cot", "seed", "learned", "budget", "eval_prompts", "solved_at",
+               "final_greedy",
+               "final_length_ratio", "max_malformed", "seconds_per_iteration", "kl_at_solve", "collapsed",
+               "collapsed_at", "collapse_cause"]
+
+
+def kl_floor(p_cot: float) -> float:
+    """The KL to the start below which no jump counts as a collapse: log(1/p_cot), about the KL of a policy that always
+    answers with the chain from a start that samples it with probability p_cot, plus ``KL_MARGIN``."""
+    return -math.log(p_cot) + KL_MARGIN if p_cot > 0 else math.inf
+
+
+def detect_collapse(evaluations: pd.DataFrame, floor: float) -> dict:
+    """First solve and collapse of one job from its evaluations (columns ``step``, greedy/accuracy and, if logged,
+    policy/kl_to_start; one row per evaluated iteration), with the KL ``floor`` (`kl_floor`): solved_at (NaN: never),
+    kl_at_solve, collapsed, collapsed_at (NaN: not collapsed) and collapse_cause ('greedy accuracy', 'KL' or '')."""
+    evaluations = evaluations.sort_values("step")
+    solved = evaluations[evaluations[GREEDY] >= SOLVED]
+    found = {"solved_at": math.nan, "kl_at_solve": math.nan, "collapsed": False, "collapsed_at": math.nan,
+             "collapse_cause": ""}
+    if solved.empty:
+        return found
+    solved_at = float(solved["step"].iloc[0])
+    kl = evaluations[KL_METRIC] if KL_METRIC in evaluations else pd.Series(math.nan, index=evaluations.index)
+    logged_before = kl[(evaluations["step"] <= solved_at) & kl.notna()]
+    kl_at_solve = float(logged_before.iloc[-1]) if len(logged_before) else 0.0
+    later = evaluations[evaluations["step"] > solved_at]
+    fell = later[GREEDY] < FALLEN
+    jumped = kl.loc[later.index] > max(KL_JUMP * kl_at_solve, floor)  # NaN (not logged) compares False
+    found |= {"solved_at": solved_at, "kl_at_solve": kl_at_solve}
+    if (fell | jumped).any():
+        first = (fell | jumped).idxmax()
+        found |= {"collapsed": True, "collapsed_at": float(later.loc[first, "step"]),
+                  "collapse_cause": "greedy accuracy" if fell[first] else "KL"}
+    return found
+
+
+def job_table(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """One row per RL job of the sweep (columns JOB_COLUMNS; module docstring for each number)."""
+    rl = steps[steps["stage"] == "rl"]
+    streams = dict(tuple(rl.groupby("job")))
+    chains = dict(zip(runs["job"], chain_length(runs), strict=True))
+    learned = dict(zip(runs["job"], learned_chain(runs, "rl.start."), strict=True))
+    rows = []
+    for _, run in runs[runs["rl.algo"] != "none"].iterrows():
+        wide = streams[run["job"]].pivot(index="step", columns="metric", values="value").reset_index()
+        evaluations = wide[wide[GREEDY].notna()] if GREEDY in wide else wide.iloc[:0]
+        if evaluations.empty:
+            raise ValueError(f"rl_variants job {run['job']}: no held-out evaluation in its RL metrics")
+        last = evaluations.sort_values("step").iloc[-1]
+        seconds = wide["iteration_seconds"].dropna() if "iteration_seconds" in wide else pd.Series(dtype=float)
+        rows.append({"job": run["job"], "variant": str(run.get("variant", "none")), "task.d": int(run["task.d"]),
+                     "task.p_cot": float(run["task.p_cot"]), "seed": int(run["seed"]),
+                     "learned": bool(learned[run["job"]]), "budget": int(run["rl.iterations"]),
+                     "eval_prompts": int(run["rl_eval.prompts"]),
+                     "final_greedy": float(last[GREEDY]),
+                     "final_length_ratio": float(last[LENGTH]) / chains[run["job"]],
+                     "max_malformed": float(evaluations[MALFORMED].max()),
+                     "seconds_per_iteration": float(seconds.median()) if len(seconds) else math.nan}
+                    | detect_collapse(evaluations, kl_floor(float(run["task.p_cot"]))))
+    return pd.DataFrame(rows, columns=JOB_COLUMNS)
+
+
+def collapse_rate(jobs: pd.DataFrame) -> dict:
+    """Of ``jobs``: those that solved (at risk), of them collapsed, the rate and its Wilson 95% interval (NaN when
+    no job solved: a rate over nothing)."""
+    at_risk, collapsed = int(jobs["solved_at"].notna().sum()), int(jobs["collapsed"].sum())
+    low, high = wilson(collapsed, at_risk) if at_risk else (math.nan, math.nan)
+    return {"at_risk": at_risk, "collapsed": collapsed, "rate": collapsed / at_risk if at_risk else math.nan,
+            "low": low, "high": high}
+
+
+def collapse_rates(jobs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """`collapse_rate` per group of ``by``."""
+    rows = [dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)) | collapse_rate(group)
+            for key, group in jobs.groupby(by, sort=True)]
+    return pd.DataFrame(rows, columns=[*by, "at_risk", "collapsed", "rate", "low", "high"])
+
+
+def rate_difference(k1: float, n1: float, k2: float, n2: float) -> tuple[float, float, float]:
+    """(p1 − p2, low, high): Newcombe's hybrid score 95% interval for the difference of two independent proportions
+    k1/n1 and k2/n2 (Newcombe 1998, method 10), built from the Wilson interval of each (core/intervals.py): unlike
+    the normal (Wald) interval it stays informative at 0 of n or n of n."""
+    p1, p2 = k1 / n1, k2 / n2
+    (low1, high1), (low2, high2) = wilson(k1, n1), wilson(k2, n2)
+    return (p1 - p2, p1 - p2 - math.hypot(p1 - low1, high2 - p2), p1 - p2 + math.hypot(high1 - p1, p2 - low2))
+
+
+def jobs_to_separate(p1: float, p2: float, limit: int = 10_000) -> int | None:
+    """The fewest jobs per arm at which rates p1 and p2, if they stayed as measured, would give a difference interval
+    (`rate_difference`) excluding 0; None when they are equal or need more than ``limit``."""
+    def separates(n: int) -> bool:
+        _, low, high = rate_difference(p1 * n, n, p2 * n, n)
+        return low > 0 or high < 0
+
+    return None if p1 == p2 else next((n for n in range(2, limit + 1) if separates(n)), None)
+
+
+def censored_median(solved_at: pd.Series, budget: int) -> str:
+    """Median iterations to solve, with unsolved jobs as +∞: a number, '> a' (half the jobs solved, the median lies
+    above the last of them) or '> budget' (more than half censored)."""
+    values = np.sort(np.where(solved_at.isna(), np.inf, solved_at.to_numpy(dtype=float)))
+    if values.size == 0:
+        return "–"
+    low, high = values[(values.size - 1) // 2], values[values.size // 2]
+    if np.isinf(low):
+        return f"> {budget}"
+    return f"> {low:g}" if np.isinf(high) else f"{(low + high) / 2:g}"
+
+
+def mean_sd(values: pd.Series) -> str:
+    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}" if len(values) else "–"
+
+
+def variant_table(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The report's table at one d: a row per variant over its jobs from a learned chain (pooled over p_cot and
+    seeds): iterations to solve (censored median), final greedy accuracy and length / d (mean ± sd), the largest
+    malformed rate, the collapse rate with its Wilson interval, and s/iteration (median over jobs)."""
+    rows = []
+    for variant, group in jobs.groupby("variant", sort=True):
+        inside = group[group["learned"]]
+        rate = collapse_rate(inside)
+        cell = (f"{rate['collapsed']}/{rate['at_risk']} = {rate['rate']:.2f} [{rate['low']:.2f}, {rate['high']:.2f}]"
+                if rate["at_risk"] else "–")
+        rows.append({"variant": variant, "learned start": f"{len(inside)}/{len(group)}",
+                     "solved": f"{int(inside['solved_at'].notna().sum())}/{len(inside)}",
+                     "iterations to solve": censored_median(inside["solved_at"], int(group["budget"].max())),
+                     "final greedy": mean_sd(inside["final_greedy"]),
+                     "final length / d": mean_sd(inside["final_length_ratio"]),
+                     "max malformed": f"{inside['max_malformed'].max():.3f}" if len(inside) else "–",
+                     "collapsed / solved [Wilson 95%]": cell,
+                     "s / iteration": f"{inside['seconds_per_iteration'].median():.3f}" if len(inside) else "–"})
+    return pd.DataFrame(rows)

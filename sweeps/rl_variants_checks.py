@@ -1,0 +1,266 @@
+"""Ledger checks of sweep_rl_variants: which RL choices matter for collapse and for length growth on parity.
+
+The per-job numbers (iterations to solve, final length / d, the collapse detector) are sweeps/rl_variants.py's; the
+statements come from the record (the d = 50 collapse of std-normalised GRPO in toy/policy_gradient.py's docstring,
+and the request that commissioned this sweep, quoted in each claim's source) and from the theory of
+docs/research/parity_cot_rl.md §6.2-6.3.  Every check keeps the jobs whose RL start learned the chain (the premise
+of every RL statement) and decides only on intervals:
+
+* collapse rates: Wilson over the jobs that solved, and Newcombe's hybrid score interval for a difference of two
+  rates (sweeps/rl_variants.py ``rate_difference``);
+* final length / d of one model: the bounded-variance interval over its held-out prompts (sweeps/evidence.py);
+  a difference of means between two variants: paired by seed (both start from the same NTP stage, with the same RL
+  seed), the Student-t interval over seeds (`paired_length_change`);
+* sampled long fraction of a STaR round: Wilson over the round's samples.
+
+A check that cannot decide says what would: the jobs, seeds or prompts at which the measured values, if they held,
+would put the interval on one side of the tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from core.intervals import t_interval, z_score
+from core.ledger import Context, Criterion, Outcome, claim
+from sweeps.evidence import (
+    LENGTH_INTERVAL,
+    Tables,
+    budget_note,
+    fraction_criterion,
+    gap_bounds,
+    learned_chain,
+    length_bounds,
+    spread,
+)
+from sweeps.rl_checks import length_ratio_criterion, star_rounds
+from sweeps.rl_variants import collapse_rate, collapse_rates, job_table, jobs_to_separate, rate_difference
+from sweeps.threshold import THRESHOLD, continue_probability
+
+EXPERIMENT = "rl_variants"
+REQUESTED = "the request that commissioned sweep_rl_variants (quoted)"
+NEWCOMBE = "Newcombe hybrid score 95% (from the Wilson interval of each rate over its solved jobs)"
+PAIRED = ("|·| of the Student-t 95% interval over seeds of the paired differences (same NTP stage and RL seed; the "
+          "pairs' bounded-variance interval when all differences are equal)")
+LENGTH_CHANGE = 0.05  # |Δ final length / d| the suite calls a change: 1 token in 20 of the chain
+NEVER_LONG = 0.05  # sampled long fraction of a near-greedy STaR round that counts as "never samples the chain"
+AT_CHANCE = 0.6  # greedy accuracy of a model that did not start: chance 1/2 plus 0.1 (as parity.star.high_temperature)
+SHORT_OF_D = 0.9  # final sampled length / d below which length growth stopped short of d (parity.rl.*: 0.9 = reached)
+
+
+def variant_jobs(tables: Tables) -> pd.DataFrame:
+    """sweeps/rl_variants.py's job table of the sweep, only the jobs whose RL start learned the chain."""
+    jobs = job_table(*tables[EXPERIMENT])
+    return jobs[jobs["learned"]]
+
+
+def variant_runs(tables: Tables, variants: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of the results table of ``variants`` whose RL start learned the chain (with the ``experiment`` column)."""
+    runs = tables.runs()
+    runs = runs[runs["experiment"] == EXPERIMENT]
+    return runs[runs["variant"].isin(variants) & learned_chain(runs, "rl.start.")]
+
+
+def rate_text(rate: dict) -> str:
+    return (f"{rate['collapsed']}/{rate['at_risk']} = {rate['rate']:.2f} [{rate['low']:.2f}, {rate['high']:.2f}]"
+            if rate["at_risk"] else "no solved job")
+
+
+def judge_std_collapse(jobs: pd.DataFrame) -> Outcome:
+    std, plain = (jobs[jobs["variant"] == variant] for variant in ("grpo_std", "grpo"))
+    rate_std, rate_plain = collapse_rate(std), collapse_rate(plain)
+    informative = bool(rate_std["at_risk"] and rate_plain["at_risk"])
+    difference = rate_difference(rate_std["collapsed"], rate_std["at_risk"], rate_plain["collapsed"],
+                                 rate_plain["at_risk"]) if informative else (0.0, 0.0, 0.0)
+    criterion = Criterion("collapse rate: std-normalised − plain GRPO", difference[0], 0.0, ">=", low=difference[1],
+                          high=difference[2], interval=NEWCOMBE, informative=[informative],
+                          labels=["pooled over d, p_cot, seeds"])
+    per_d = collapse_rates(pd.concat([std, plain]), ["variant", "task.d"])
+    detail = f"collapsed / solved: grpo_std {rate_text(rate_std)}; grpo {rate_text(rate_plain)}."
+    if informative:
+        needed = jobs_to_separate(rate_std["rate"], rate_plain["rate"])
+        detail += (f" Difference {difference[0]:.2f} [{difference[1]:.2f}, {difference[2]:.2f}]." + (
+            "" if difference[1] > 0 or difference[2] < 0 else
+            " The rates are equal: no number of seeds separates them." if needed is None else
+            f" At these rates about {needed} solved jobs per arm would separate them."))
+    return Outcome([criterion], measured={f"{row['variant']}, d={row['task.d']}": rate_text(row)
+                                          for _, row in per_d.iterrows()},
+                   detail=detail, tables={"rates": per_d.to_dict("records")} if len(per_d) else {})
+
+
+@claim(
+    id="parity.rl_variants.std_normalisation_collapses_more", kind="reading", quantifier="on-average",
+    source=f"toy/policy_gradient.py module docstring (one seed of three at d = 50) and {REQUESTED}: 'at d = 50, "
+           "std-normalised GRPO collapsed 1 of 3 seeds right after solving (KL to the start 0.76 → 54)'; reading: "
+           "the collapse rate, not one run",
+    statement="GRPO with the group-std division of its advantage (published GRPO, TRL's scale_rewards) collapses after "
+              "solving more often than the suite's GRPO without it.",
+    check="sweep_rl_variants, variants grpo_std vs grpo, jobs from a learned chain pooled over d, p_cot and seeds: "
+          "collapse (sweeps/rl_variants.py: after the first evaluation with greedy accuracy ≥ 0.95, a later one below "
+          "0.9 or KL to the start above max(10 × its value at the solve, log(1/p_cot) + 1 nat)) rate over the solved "
+          "jobs; the difference of the two rates ≥ 0 with Newcombe's hybrid score interval.", requires=(EXPERIMENT,))
+def std_collapse(ctx: Context) -> Outcome:
+    return judge_std_collapse(variant_jobs(ctx.tables))
+
+
+def paired_length_change(pairs: pd.DataFrame) -> tuple[float, float, float]:
+    """Mean over seeds of the paired differences of final length / d with its Student-t interval, which covers the
+    prompt sampling of each model's length too (each difference carries it); when every pair differs by exactly the
+    same amount (no spread to estimate), the pairs' own bounded-variance interval instead; one pair: (mean, −∞, ∞)."""
+    differences = pairs["difference"].to_numpy(dtype=float)
+    mean = float(differences.mean())
+    if len(differences) < 2:
+        return mean, -math.inf, math.inf
+    if np.ptp(differences) > 0:
+        return t_interval(differences)
+    # a difference of two bounded-variance mean lengths / d over each model's held-out prompts, lengths in [0, d + 1]
+    _, high = length_bounds(0.0, pairs["eval_prompts"], (pairs["task.d"] + 1) / pairs["task.d"], pairs=2)
+    half = float(np.mean(high))
+    return mean, mean - half, mean + half
+
+
+def seeds_to_decide(differences: np.ndarray, tolerance: float) -> int | None:
+    """Seeds at which the paired t-interval of |mean difference| would clear ``tolerance`` if the mean and sd held."""
+    mean, sd = abs(float(np.mean(differences))), float(np.std(differences, ddof=1)) if len(differences) > 1 else 0.0
+    if math.isclose(mean, tolerance) or sd == 0:
+        return None
+    return next((n for n in range(2, 10_000) if stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) < abs(mean - tolerance)),
+                None)
+
+
+def judge_token_length(jobs: pd.DataFrame) -> Outcome:
+    keys = ["task.d", "task.p_cot", "seed"]
+    token, sequence = (jobs[jobs["variant"] == variant] for variant in ("grpo_token", "grpo"))
+    pairs = token.merge(sequence, on=keys, suffixes=("", " sequence"))
+    pairs = pairs.assign(difference=pairs["final_length_ratio"] - pairs["final_length_ratio sequence"])
+    rows, notes = [], []
+    for (d, p_cot), group in pairs.groupby(["task.d", "task.p_cot"], sort=True):
+        mean, low, high = paired_length_change(group)
+        gap, near, far = gap_bounds(mean, low, high, 0.0)
+        rows.append({"label": f"d={d}, p_cot={p_cot:g}", "pairs": len(group), "mean": mean, "gap": float(gap),
+                     "near": float(near), "far": float(far)})
+        if near < LENGTH_CHANGE <= far:  # undecided: say what would decide it
+            needed = seeds_to_decide(group["difference"].to_numpy(), LENGTH_CHANGE)
+            notes.append(f"d={d}, p_cot={p_cot:g} undecided: " + (
+                f"about {needed} seeds would decide it" if needed else
+                "the seeds agree, so more held-out prompts per model (or Δ sits on the tolerance)"))
+    frame = pd.DataFrame(rows, columns=["label", "pairs", "mean", "gap", "near", "far"])
+    criterion = Criterion(f"|Δ final length / d| (dapo − dr_grpo) ≥ {LENGTH_CHANGE}", frame["gap"].to_numpy(),
+                          LENGTH_CHANGE, ">=", low=frame["near"].to_numpy(), high=frame["far"].to_numpy(),
+                          interval=PAIRED, informative=(frame["pairs"] >= 2).to_numpy(), labels=list(frame["label"]))
+    detail = "; ".join(f"{row.label}: Δ = {row.mean:+.3f} over {row.pairs} seed pair(s), |Δ| in [{row.near:.3f}, "
+                       f"{row.far:.3f}]" for row in frame.itertuples()) or "no seed with both variants"
+    return Outcome([criterion], measured={"pairs": len(pairs)},
+                   detail=detail + "." + (f" {'; '.join(notes)}." if notes else ""),
+                   tables={"pairs": pairs[[*keys, "final_length_ratio", "final_length_ratio sequence",
+                                           "difference"]].to_dict("records")} if len(pairs) else {})
+
+
+@claim(
+    id="parity.rl_variants.token_aggregation_changes_length", kind="reading", quantifier="exists",
+    source=f"Liu et al. 2025 (Dr. GRPO: the per-response normalisation of the GRPO loss biases response length) and "
+           f"{REQUESTED}: 'how normalisation and aggregation bias response length'; reading: a change of at least "
+           f"{LENGTH_CHANGE} d in the final sampled length",
+    statement="Aggregating the GRPO loss per token over the batch (DAPO, TRL's loss_type='dapo') instead of per "
+              "sequence (Dr. GRPO, the suite's default) changes the final sampled response length.",
+    check=f"sweep_rl_variants, grpo_token vs grpo paired by (d, p_cot, seed), jobs from a learned chain: per (d, "
+          f"p_cot), |mean over seeds of Δ final sampled length / d| ≥ {LENGTH_CHANGE} with the paired Student-t "
+          f"interval over seeds; informative with ≥ 2 pairs. Tolerance "
+          f"{LENGTH_CHANGE}: one token in 20 of the chain.", requires=(EXPERIMENT,))
+def token_length(ctx: Context) -> Outcome:
+    return judge_token_length(variant_jobs(ctx.tables))
+
+
+def near_greedy_long_fraction(p_cot: float, temperature: float) -> float:
+    """Sampled long fraction of the NTP optimum (docs/research/parity_cot_rl.md §6.2) at ``temperature``: the first
+    token is x_1 with probability (1 + p)/2 and, after it, the chain continues with probability q = 2p/(1 + p) (else
+    <eos>); temperature T raises each of the two-way choices to the power 1/T and renormalises."""
+    def sharpened(probability: float) -> float:
+        return probability ** (1 / temperature) / (probability ** (1 / temperature)
+                                                   + (1 - probability) ** (1 / temperature))
+    return sharpened((1 + p_cot) / 2) * sharpened(float(continue_probability(p_cot)))
+
+
+def judge_greedy_star(runs: pd.DataFrame, steps: pd.DataFrame) -> Outcome:
+    runs = runs[runs["task.p_cot"] < THRESHOLD]
+    if len(runs):
+        rounds = star_rounds(runs, steps, int(runs["rl.iterations"].max()))
+        rounds = rounds.merge(runs[["job", "rl.star_samples", "rl.temperature"]], on="job")
+    else:
+        rounds = pd.DataFrame(columns=["job", "step", "task.p_cot", "star/sampled_long_fraction", "rl.star_samples",
+                                       "rl.temperature"])
+    view = rounds.assign(experiment=EXPERIMENT, job=rounds["job"] + ", round " + rounds["step"].astype(int).astype(str))
+    sampled = fraction_criterion("sampled long fraction per round", view, "star/sampled_long_fraction", "rl",
+                                 NEVER_LONG, "<=", counts=view["rl.star_samples"],
+                                 interval="Wilson 95% per round over its sampled responses")
+    final = fraction_criterion("final greedy acc", runs, "rl.final.greedy/accuracy", "rl", AT_CHANCE, "<=")
+    predicted = {f"p_cot={p:g}, T={t:g}": round(near_greedy_long_fraction(p, t), 4)
+                 for p, t in sorted(set(zip(rounds["task.p_cot"], rounds["rl.temperature"], strict=True)))}
+    largest = rounds.groupby("task.p_cot")["star/sampled_long_fraction"].max()
+    return Outcome([sampled, final], measured={"jobs": len(runs), "NTP optimum's sampled long fraction": predicted,
+                                               "largest sampled long fraction per p_cot": {
+                                                   f"{p:g}": round(float(v), 4) for p, v in largest.items()}},
+                   detail=f"{len(runs)} near-greedy STaR jobs below 1/3 × rounds: sampled long fraction "
+                          f"{spread(sampled.value, 3)} (the NTP optimum's: {predicted or 'none'}); final greedy acc "
+                          f"{spread(final.value)}." + budget_note(sampled, "samples per round"))
+
+
+@claim(
+    id="parity.rl_variants.greedy_star_cannot_start", kind="derived", quantifier="for-all",
+    source="docs/research/parity_cot_rl.md §6.2 (below p_cot = 1/3 the NTP optimum continues the chain with "
+           "probability 2p/(1+p) < 1/2, which a temperature T → 0 sharpens to 0) and §6.3 (STaR keeps long responses "
+           f"in proportion 2s/(1+s) of the sampled fraction s); {REQUESTED}: 'near-greedy STaR below p_cot = 1/3 "
+           "never samples the chain (it cannot start)'",
+    statement="STaR sampling near-greedily (T = 0.1) from an NTP model below p_cot = 1/3 never samples the chain, so "
+              "its kept set teaches no chain and greedy decoding stays at chance.",
+    check=f"sweep_rl_variants, variant star_greedy, p_cot < 1/3, jobs from a learned chain: every round's sampled long "
+          f"fraction ≤ {NEVER_LONG} with its Wilson interval over the round's samples (primary; the NTP optimum's "
+          f"value at T = 0.1 is 2.6e-7 at p_cot = 0.1 and 0.017 at 0.25, and {NEVER_LONG} leaves room for a model "
+          f"whose continue probability exceeds the optimum's by up to ~0.03); final greedy accuracy ≤ {AT_CHANCE} "
+          "(secondary: it did not start), Wilson.", requires=(EXPERIMENT,))
+def greedy_star(ctx: Context) -> Outcome:
+    return judge_greedy_star(variant_runs(ctx.tables, ("star_greedy",)), ctx.tables[EXPERIMENT][1])
+
+
+def prompts_to_decide(criterion: Criterion, runs: pd.DataFrame) -> str:
+    """For a length / d criterion: held-out prompts per model at which the bounded-variance half-width
+    z·(d + 1)/(2d·√n) of its undecided instances would drop below their distance to the tolerance."""
+    undecided = [i for i, ok in enumerate(criterion.informative)
+                 if ok and criterion.low[i] <= criterion.tolerance <= criterion.high[i]]
+    if not undecided:
+        return ""
+    d = runs["task.d"].to_numpy(dtype=float)
+    needed = [(z_score() * (d[i] + 1) / (2 * d[i]) / abs(criterion.value[i] - criterion.tolerance)) ** 2
+              if criterion.value[i] != criterion.tolerance else math.inf for i in undecided]
+    return (f" {len(undecided)} undecided on '{criterion.name}': deciding them needs about "
+            f"{math.ceil(max(needed)) if math.isfinite(max(needed)) else 'more'} held-out prompts per model.")
+
+
+def judge_decaying_lr(decaying: pd.DataFrame, constant: pd.DataFrame) -> Outcome:
+    stalls = replace(length_ratio_criterion(decaying, SHORT_OF_D), name="final length / d, decaying lr",
+                     direction="<=")
+    reaches = replace(length_ratio_criterion(constant, SHORT_OF_D), name="final length / d, constant lr")
+    by_variant = {variant: spread(group["rl.final.sampled/mean_length"] / group["task.d"])
+                  for variant, group in pd.concat([decaying, constant]).groupby("variant")}
+    return Outcome([stalls, reaches], measured={"jobs": {"decaying": len(decaying), "constant": len(constant)}},
+                   detail="final sampled length / d: " + "; ".join(f"{v} {s}" for v, s in by_variant.items())
+                          + "." + prompts_to_decide(stalls, decaying) + prompts_to_decide(reaches, constant))
+
+
+@claim(
+    id="parity.rl_variants.decaying_lr_stalls_length", kind="reading", quantifier="for-all",
+    source=f"{REQUESTED}: 'on this task a decaying RL learning rate is known to stop length growth short of d'; "
+           f"reading: a final sampled length below {SHORT_OF_D} d, where a constant rate reaches it",
+    statement="With the RL learning rate decayed to 0 over the run (linear or cosine), the sampled response length "
+              "stops short of the chain length d, while the constant rate takes it to d.",
+    check=f"sweep_rl_variants, jobs from a learned chain: lr_linear and lr_cosine final sampled length / d ≤ "
+          f"{SHORT_OF_D} (primary), the constant-lr grpo jobs ≥ {SHORT_OF_D} (secondary: the contrast), each per "
+          f"model with the bounded-variance interval over its held-out prompts ({LENGTH_INTERVAL}).",
+    requires=(EXPERIMENT,))
+def decaying_lr(ctx: Context) -> Outcome:
+    return judge_decaying_lr(variant_runs(ctx.tables, ("lr_linear", "lr_cosine")), variant_runs(ctx.tables, ("grpo",)))

@@ -1,0 +1,373 @@
+"""sweep_rl_variants: the collapse detector on scripted metric streams, the per-job and per-variant tables (censoring),
+every check's planted positive and negative controls on scripted tables, the configs (both profiles, debug=smoke,
+stage sharing with fig3), figure 12 and the report section."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from matplotlib.collections import LineCollection
+
+import sweeps.pipeline as pipeline
+from core.intervals import wilson
+from core.ledger import REGISTRY, Context, evaluate
+from core.stages import stage_key
+from figures import fig12_rl_variants
+from figures.common import save
+from sweeps import rl_variants_checks
+from sweeps.config import CONF_DIR, Variant, register_pipeline_configs
+from sweeps.evidence import Tables
+from sweeps.reproduce import key_numbers, rl_variants_section
+from sweeps.rl_variants import (
+    censored_median,
+    detect_collapse,
+    job_table,
+    jobs_to_separate,
+    kl_floor,
+    rate_difference,
+    variant_table,
+)
+from toy.config import PostTrainRunConfig
+
+CONTROLLED_CLAIMS = {"parity.rl_variants.std_normalisation_collapses_more",
+                     "parity.rl_variants.token_aggregation_changes_length",
+                     "parity.rl_variants.greedy_star_cannot_start", "parity.rl_variants.decaying_lr_stalls_length"}
+STEP_COLUMNS = ["job", "stage", "step", "metric", "value"]
+register_pipeline_configs()
+
+
+# --- the collapse detector on scripted metric streams ---------------------------------------------------------------
+
+def evaluations(greedy, kl=None, every=5) -> pd.DataFrame:
+    frame = pd.DataFrame({"step": np.arange(len(greedy)) * every, "greedy/accuracy": greedy})
+    return frame if kl is None else frame.assign(**{"policy/kl_to_start": kl})
+
+
+FLOOR = kl_floor(0.25)  # log 4 + 1 = 2.386 nats
+
+
+def test_solves_then_falls_is_a_collapse_at_the_first_evaluation_below_0_9():
+    found = detect_collapse(evaluations([0.5, 0.96, 1.0, 0.9, 0.85, 1.0], kl=[np.nan, 0.8, 0.9, 1.0, 1.1, 1.0]), FLOOR)
+    # 0.9 itself is not below 0.9; 0.85 at iteration 20 is; KL never passes max(10 × 0.8, 2.39) = 8
+    assert (found["solved_at"], found["kl_at_solve"], found["collapsed_at"]) == (5, 0.8, 20)
+    assert found["collapsed"] and found["collapse_cause"] == "greedy accuracy"
+
+
+def test_a_kl_jump_after_solving_is_a_collapse_even_at_full_accuracy():
+    # the record: KL to the start 0.76 at the solve, then 54 (limit max(7.6, 2.39) = 7.6)
+    found = detect_collapse(evaluations([0.5, 0.97, 1.0, 1.0, 1.0], kl=[np.nan, 0.76, 7.5, 54.0, 60.0]), FLOOR)
+    assert (found["solved_at"], found["collapsed_at"], found["collapse_cause"]) == (5, 15, "KL")
+
+
+def test_a_policy_settling_at_the_kl_of_the_solved_policy_has_not_collapsed():
+    # the always-long policy from a start that samples the chain with probability p_cot: KL log(1/p_cot)
+    assert kl_floor(0.25) == pytest.approx(math.log(4) + 1) and kl_floor(0.1) == pytest.approx(math.log(10) + 1)
+    # d = 12, p_cot = 0.25 (quick slice): solved at KL 0.15, settling at 1.3-1.7 > 10 × 0.15, below the floor
+    settling = evaluations([0.5, 1.0, 1.0, 0.99, 1.0], kl=[np.nan, 0.154, 0.67, 1.70, 1.32])
+    assert not detect_collapse(settling, FLOOR)["collapsed"]
+    assert detect_collapse(settling, 1.0)["collapse_cause"] == "KL"  # a flat 1-nat floor would call it a collapse
+    found = detect_collapse(evaluations([0.5, 0.95, 1.0, 1.0], kl=[np.nan, 0.05, 2.3, 2.5]), FLOOR)
+    assert (found["solved_at"], found["collapsed_at"]) == (5, 15)  # 2.3 is below the floor, 2.5 above
+
+
+def test_the_kl_at_the_solve_is_the_last_one_logged_by_then_and_zero_at_the_start():
+    # solved at iteration 0 (the start policy: KL 0), no KL logged there: the limit is the floor
+    found = detect_collapse(evaluations([0.96, 1.0, 1.0], kl=[np.nan, 0.5, 2.5]), FLOOR)
+    assert (found["solved_at"], found["kl_at_solve"], found["collapsed_at"]) == (0, 0.0, 10)
+    # KL not logged at the solve itself: the last value logged before it (2.0) sets the limit 20
+    found = detect_collapse(evaluations([0.5, 0.7, 0.96, 1.0], kl=[np.nan, 2.0, np.nan, 19.0]), FLOOR)
+    assert found["kl_at_solve"] == 2.0 and not found["collapsed"]
+
+
+def test_a_job_that_never_solves_cannot_collapse():
+    found = detect_collapse(evaluations([0.5, 0.6, 0.94, 0.3], kl=[np.nan, 5.0, 80.0, 90.0]), FLOOR)
+    assert math.isnan(found["solved_at"]) and not found["collapsed"] and math.isnan(found["collapsed_at"])
+
+
+def test_a_job_that_solves_and_stays_has_not_collapsed():
+    found = detect_collapse(evaluations([0.5, 0.95, 0.99, 0.91, 1.0], kl=[np.nan, 0.8, 1.2, 7.9, 8.0]), FLOOR)
+    assert found["solved_at"] == 5 and not found["collapsed"] and found["collapse_cause"] == ""
+
+
+def test_without_a_kl_stream_only_the_accuracy_rule_applies():  # STaR logs no KL to the start
+    assert not detect_collapse(evaluations([0.5, 1.0, 0.95]), FLOOR)["collapsed"]
+    assert detect_collapse(evaluations([0.5, 1.0, 0.6]), FLOOR)["collapse_cause"] == "greedy accuracy"
+
+
+# --- scripted sweep tables ------------------------------------------------------------------------------------------
+
+def scripted_job(job: str, variant: str, greedy: list, *, seed: int = 0, kl: list | None = None,
+                 length: float | list = 1.0, d: int = 12, p_cot: float = 0.25, learned: bool = True, every: int = 5,
+                 prompts: int = 512, star_long: list | None = None, temperature: float = 1.0) -> tuple[dict, list]:
+    """One job's results row and RL steps: evaluations every ``every`` iterations from 0 (greedy accuracy, sampled
+    length = ratio × d, malformed 0.01 × evaluation index, KL if given), iteration_seconds 0.1/0.2/0.3 in turn, and a
+    STaR round's sampled long fraction per iteration if ``star_long``."""
+    lengths = length if isinstance(length, list) else [length] * len(greedy)
+    steps = []
+    for index, (accuracy, ratio) in enumerate(zip(greedy, lengths, strict=True)):
+        step = index * every
+        steps += [(job, "rl", step, "greedy/accuracy", accuracy), (job, "rl", step, "sampled/mean_length", ratio * d),
+                  (job, "rl", step, "sampled/malformed", 0.01 * index)]
+        if kl is not None and not np.isnan(kl[index]):
+            steps.append((job, "rl", step, "policy/kl_to_start", kl[index]))
+    iterations = (len(greedy) - 1) * every
+    steps += [(job, "rl", i, "iteration_seconds", 0.1 * (1 + i % 3)) for i in range(1, iterations + 1)]
+    steps += [(job, "rl", i + 1, "star/sampled_long_fraction", s) for i, s in enumerate(star_long or [])]
+    row = {"job": job, "variant": variant, "task.d": d, "task.p_cot": p_cot, "task.leap": 1, "seed": seed,
+           "rl.algo": "star" if variant.startswith("star") else "grpo", "rl.iterations": iterations,
+           "rl_eval.prompts": prompts, "rl.star_samples": 256, "rl.temperature": temperature,
+           "rl.start.forced_long/accuracy": 1.0 if learned else 0.5, "rl.final.greedy/accuracy": greedy[-1],
+           "rl.final.sampled/mean_length": lengths[-1] * d}
+    return row, steps
+
+
+def tables(*jobs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (pd.DataFrame([row for row, _ in jobs]),
+            pd.DataFrame([step for _, steps in jobs for step in steps], columns=STEP_COLUMNS))
+
+
+def test_the_job_table_reads_each_number_and_censors_the_unsolved():
+    runs, steps = tables(scripted_job("a", "grpo", [0.5, 0.96, 1.0], length=[0.3, 0.9, 1.0], kl=[np.nan, 0.7, 0.8]),
+                         scripted_job("b", "grpo", [0.5, 0.6, 0.7], seed=1, length=[0.3, 0.4, 0.5]),
+                         scripted_job("c", "grpo", [0.5, 0.5, 0.5], seed=2, learned=False))
+    jobs = job_table(runs, steps).set_index("job")
+    assert jobs.loc["a", "solved_at"] == 5 and math.isnan(jobs.loc["b", "solved_at"])  # b: censored at its budget 10
+    assert jobs.loc["a", "final_greedy"] == 1.0 and jobs.loc["b", "final_length_ratio"] == pytest.approx(0.5)
+    assert jobs.loc["a", "max_malformed"] == pytest.approx(0.02)
+    assert jobs.loc["a", "seconds_per_iteration"] == pytest.approx(0.2)  # median of 0.2, 0.3, 0.1, 0.2, ... (10 values)
+    assert list(jobs["learned"]) == [True, True, False] and list(jobs["budget"]) == [10, 10, 10]
+    row = variant_table(jobs.reset_index()).iloc[0]
+    assert (row["learned start"], row["solved"], row["iterations to solve"]) == ("2/3", "1/2", "> 5")
+    assert row["final greedy"] == "0.850 ± 0.212"  # mean and sd of 1.0 and 0.7 (c is outside the premise)
+    assert row["collapsed / solved [Wilson 95%]"] == "0/1 = 0.00 [0.00, 0.79]"
+
+
+@pytest.mark.parametrize("solved_at, expected", [([5, 10, np.nan], "10"), ([5, 10, 15, 20], "12.5"),
+                                                 ([5, np.nan], "> 5"), ([np.nan, np.nan, 5], "> 40"), ([], "–")])
+def test_the_median_iterations_to_solve_count_censored_jobs_as_longer_than_any(solved_at, expected):
+    assert censored_median(pd.Series(solved_at, dtype=float), budget=40) == expected
+
+
+def test_the_difference_of_two_rates_is_newcombes_hybrid_score_interval():
+    # Newcombe (1998), Stat. Med. 17:873, Table II example (a): 56/70 − 48/80, method 10: 0.0524 to 0.3339
+    difference, low, high = rate_difference(56, 70, 48, 80)
+    assert (difference, round(low, 4), round(high, 4)) == (pytest.approx(0.2), 0.0524, 0.3339)
+    # by hand from the two Wilson intervals: 3/10 − 0/10
+    (l1, u1), (l2, u2) = wilson(3, 10), wilson(0, 10)
+    expected = (0.3 - math.hypot(0.3 - l1, u2), 0.3 + math.hypot(u1 - 0.3, 0 - l2))
+    assert rate_difference(3, 10, 0, 10)[1:] == pytest.approx(expected)
+    n = jobs_to_separate(0.3, 0.0)  # the fewest: one job fewer leaves 0 inside the interval
+    assert rate_difference(0.3 * n, n, 0, n)[1] > 0 > rate_difference(0.3 * (n - 1), n - 1, 0, n - 1)[1]
+    assert jobs_to_separate(0.2, 0.2) is None
+
+
+# --- the checks: planted positive and negative controls --------------------------------------------------------------
+
+def verdict(claim_id: str, *jobs) -> tuple[str, str]:
+    result = evaluate(REGISTRY[claim_id], Context("quick", 0, Tables({"rl_variants": tables(*jobs)})))
+    return result.verdict, result.detail
+
+
+SOLVES_AND_STAYS, SOLVES_AND_FALLS = [0.5, 1.0, 1.0, 1.0], [0.5, 1.0, 0.6, 0.5]
+
+
+def collapse_arms(std_collapsed: int, plain_collapsed: int, seeds: int = 10) -> list:
+    return [scripted_job(f"{variant},{seed}", variant, SOLVES_AND_FALLS if seed < collapsed else SOLVES_AND_STAYS,
+                         seed=seed)
+            for variant, collapsed in (("grpo_std", std_collapsed), ("grpo", plain_collapsed)) for seed in range(seeds)]
+
+
+def test_std_normalisation_collapse_controls():
+    claim_id = "parity.rl_variants.std_normalisation_collapses_more"
+    assert verdict(claim_id, *collapse_arms(8, 0))[0] == "holds"  # 8/10 vs 0/10: Newcombe low 0.38
+    assert verdict(claim_id, *collapse_arms(0, 8))[0] == "fails"
+    undecided, detail = verdict(claim_id, *collapse_arms(1, 0, seeds=5))
+    assert undecided == "inconclusive" and f"about {jobs_to_separate(0.2, 0.0)} solved jobs per arm" in detail
+    never_solved = [scripted_job(f"{v}", v, [0.5, 0.6]) for v in ("grpo_std", "grpo")]
+    assert verdict(claim_id, *never_solved)[0] == "inconclusive"  # no job at risk: no rate
+
+
+def aggregation_arms(token_lengths: list, sequence_lengths: list, d: int = 12) -> list:
+    return [scripted_job(f"{variant},{seed}", variant, [0.5, 1.0], seed=seed, length=[0.3, length], d=d)
+            for variant, lengths in (("grpo_token", token_lengths), ("grpo", sequence_lengths))
+            for seed, length in enumerate(lengths)]
+
+
+def test_token_aggregation_length_controls():
+    claim_id = "parity.rl_variants.token_aggregation_changes_length"
+    assert verdict(claim_id, *aggregation_arms([0.70, 0.72, 0.69], [1.0, 0.99, 1.0]))[0] == "holds"
+    # Δ = 0, 0.01, −0.01: paired t-interval ±0.025 around 0, inside the 0.05 tolerance
+    assert verdict(claim_id, *aggregation_arms([1.0, 0.99, 0.98], [1.0, 0.98, 0.99]))[0] == "fails"
+    undecided, detail = verdict(claim_id, *aggregation_arms([0.9, 1.0, 0.95], [1.0, 0.98, 0.97]))
+    assert undecided == "inconclusive" and "seeds would decide it" in detail
+    assert verdict(claim_id, *aggregation_arms([0.7], [1.0]))[0] == "inconclusive"  # one pair locates nothing
+    # equal differences leave no spread to estimate: the pairs' own interval, ±0.066 of d at 512 prompts, d = 12
+    assert verdict(claim_id, *aggregation_arms([1.0, 1.0], [1.0, 1.0]))[0] == "inconclusive"
+
+
+def greedy_star_job(job: str, long_fractions: list, final_greedy: float = 0.5, p_cot: float = 0.25) -> tuple:
+    return scripted_job(job, "star_greedy", [0.5] * len(long_fractions) + [final_greedy], every=1,
+                        star_long=long_fractions, p_cot=p_cot, temperature=0.1)
+
+
+def test_near_greedy_star_controls():
+    claim_id = "parity.rl_variants.greedy_star_cannot_start"
+    # 0 of 256 long: Wilson upper 0.015 ≤ 0.05 in every round; p_cot = 0.4 (above 1/3) is outside the claim
+    quiet = [greedy_star_job(f"s{seed}", [0.0, 0.0, 0.0]) for seed in range(3)]
+    assert verdict(claim_id, *quiet, greedy_star_job("above", [0.6, 0.9, 1.0], 1.0, p_cot=0.4))[0] == "holds"
+    assert verdict(claim_id, *quiet, greedy_star_job("starts", [0.3, 0.45, 0.6], 1.0))[0] == "fails"
+    assert verdict(claim_id, *quiet[:1], greedy_star_job("edge", [0.05, 0.0, 0.0]))[0] == "inconclusive"
+    assert verdict(claim_id, *quiet[:1], greedy_star_job("late", [0.0, 0.0, 0.0], 0.9))[0] == "holds-with-caveat"
+
+
+def test_the_near_greedy_long_fraction_of_the_ntp_optimum():
+    # T = 1 samples the chain at rate p_cot; T = 0.1 at ((1+p)/2)^10 / (...) × (q/(1−q))^10 / (1 + ...), q = 2p/(1+p)
+    assert rl_variants_checks.near_greedy_long_fraction(0.25, 1.0) == pytest.approx(0.25)
+    first, cont = 1 / (1 + (0.375 / 0.625) ** 10), 1 / (1 + (0.6 / 0.4) ** 10)
+    assert rl_variants_checks.near_greedy_long_fraction(0.25, 0.1) == pytest.approx(first * cont)
+    assert rl_variants_checks.near_greedy_long_fraction(0.25, 0.1) < rl_variants_checks.NEVER_LONG / 2
+
+
+def lr_arms(decaying: list, constant: list) -> list:
+    return [scripted_job(f"{variant},{seed}", variant, [0.5, 1.0], seed=seed, length=[0.3, length], prompts=1024)
+            for variant, lengths in (("lr_linear", decaying), ("lr_cosine", decaying), ("grpo", constant))
+            for seed, length in enumerate(lengths)]
+
+
+def test_decaying_lr_controls():
+    claim_id = "parity.rl_variants.decaying_lr_stalls_length"
+    # at d = 12 and 1024 prompts a model's length / d carries ±0.04: 0.6 is surely below 0.9, 1.0 surely above
+    assert verdict(claim_id, *lr_arms([0.6, 0.5], [1.0, 1.0]))[0] == "holds"
+    assert verdict(claim_id, *lr_arms([0.6, 1.0], [1.0, 1.0]))[0] == "fails"
+    assert verdict(claim_id, *lr_arms([0.6, 0.5], [1.0, 0.6]))[0] == "holds-with-caveat"  # constant did not reach d
+    undecided, detail = verdict(claim_id, *lr_arms([0.6, 0.89], [1.0, 1.0]))
+    assert undecided == "inconclusive" and "held-out prompts per model" in detail
+
+
+def test_every_check_keeps_to_jobs_whose_start_learned_the_chain():
+    unlearned = scripted_job("u", "lr_linear", [0.5, 0.5], length=[0.3, 1.0], learned=False)
+    assert verdict("parity.rl_variants.decaying_lr_stalls_length", *lr_arms([0.6], [1.0]), unlearned)[0] == "holds"
+
+
+# --- configs --------------------------------------------------------------------------------------------------------
+
+def compose_hydra(overrides: list[str]):
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose("pipeline", overrides=overrides, return_hydra_config=True)
+
+
+def swept(experiment: str, key: str, extra: tuple[str, ...] = ()) -> list[str]:
+    return str(compose_hydra([f"experiment={experiment}", *extra]).hydra.sweeper.params[key]).split(",")
+
+
+def stage_keys(typed) -> tuple[str, str]:
+    """The (NTP, RL) stage keys of a job, as sweeps/pipeline.py computes them."""
+    ntp = stage_key("ntp", pipeline.stage_config(typed.ntp_run_config()))
+    rl = PostTrainRunConfig(init_from="ntp", rl=typed.rl, eval=typed.rl_eval, seed=typed.seed, threads=typed.threads)
+    return ntp, stage_key("rl", pipeline.stage_config(rl, init_from=ntp))
+
+
+def test_each_variant_changes_only_what_it_names(compose_typed):
+    def flat(variant: str) -> dict:
+        return pipeline.as_flat_dict(compose_typed("pipeline", ["experiment=sweep_rl_variants", f"variant={variant}"]))
+
+    star = {"rl.algo"}
+    changes = {"grpo": set(), "grpo_std": {"rl.std_normalize"}, "grpo_seqmean": {"rl.loss_norm"},
+               "grpo_token": {"rl.loss_norm"}, "reinforce": {"rl.algo"}, "kl_exact": {"rl.kl_beta"},
+               "kl_k1": {"rl.kl_beta", "rl.kl_estimator"}, "kl_k3": {"rl.kl_beta", "rl.kl_estimator"},
+               "ppo": {"rl.epochs", "rl.minibatches"}, "grad_clip": {"rl.max_grad_norm"},
+               "lr_linear": {"rl.lr_schedule"}, "lr_cosine": {"rl.lr_schedule"}, "star": star,
+               "star_published": star | {"rl.star_restart", "rl.star_steps_growth", "rl.iterations", "rl_eval.every"},
+               "star_greedy": star | {"rl.temperature"}}
+    assert sorted(swept("sweep_rl_variants", "variant")) == sorted(changes) == sorted(set(Variant) - {"none"})
+    reference = flat("grpo")
+    for variant, changed in changes.items():
+        config = flat(variant)
+        assert {key for key in reference if config[key] != reference[key]} - {"variant"} == changed, variant
+        assert config["variant"] == variant  # a config field, not only a directory name
+    assert flat("kl_k1")["rl.kl_beta"] == flat("kl_k3")["rl.kl_beta"] == flat("kl_exact")["rl.kl_beta"] > 0
+    assert (flat("star_greedy")["rl.temperature"], flat("ppo")["rl.clip_eps"]) == (0.1, 0.2)
+
+
+def test_the_quick_slice_reuses_fig3_quicks_stages(compose_typed):
+    variants = swept("sweep_rl_variants_quick", "variant")
+    assert set(variants) <= set(swept("sweep_rl_variants", "variant"))
+    for seed in swept("sweep_rl_variants_quick", "seed"):
+        fig3 = {algo: stage_keys(compose_typed("pipeline", ["experiment=sweep_fig3_rl_curves_quick", f"rl={algo}",
+                                                            f"seed={seed}"])) for algo in ("grpo", "reinforce", "star")}
+        for variant in variants:
+            keys = stage_keys(compose_typed("pipeline", ["experiment=sweep_rl_variants_quick", f"variant={variant}",
+                                                         f"seed={seed}"]))
+            assert keys[0] == fig3["grpo"][0]  # every variant starts from fig3 quick's NTP stage of the seed
+            assert (keys[1] == fig3[variant][1]) if variant in fig3 else keys[1] not in {k for _, k in fig3.values()}
+
+
+def test_the_paper_sweep_shares_fig3s_d16_stages_and_both_sizes_compose(compose_typed):
+    for p_cot in swept("sweep_rl_variants", "task.p_cot"):
+        fig3 = compose_typed("pipeline", ["experiment=sweep_fig3_rl_curves", "rl=grpo", f"task.p_cot={p_cot}"])
+        ours = compose_typed("pipeline", ["experiment=sweep_rl_variants", "task.d=16", f"task.p_cot={p_cot}"])
+        assert stage_keys(ours) == stage_keys(fig3)
+    assert swept("sweep_rl_variants", "task.d") == ["50", "16"] and len(swept("sweep_rl_variants", "seed")) >= 5
+    for experiment in ("sweep_rl_variants", "sweep_rl_variants_quick"):
+        cfg = compose_hydra([f"experiment={experiment}", "debug=smoke", "variant=star_published"])
+        assert cfg.rl.iterations == 2 and str(cfg.hydra.sweeper.params.seed) == "0"  # the smoke size wins
+        # fig3's algorithm axis is one value, and left out of the job directory names: each variant sets rl.algo
+        assert str(cfg.hydra.sweeper.params.rl) == "grpo" and "rl" in cfg.hydra.job.config.override_dirname.exclude_keys
+        typed = compose_typed("pipeline", [f"experiment={experiment}", "debug=smoke", "variant=star_published"])
+        assert typed.rl.algo == "star" and typed.variant == "star_published"
+
+
+# --- figure 12 and the report section ---------------------------------------------------------------------------------
+
+def sweep_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    jobs = [scripted_job(f"grpo,{seed}", "grpo", [0.5, 1.0, 1.0], seed=seed, length=[0.3, 0.8, 1.0 - 0.1 * seed])
+            for seed in range(2)]
+    jobs += [scripted_job(f"grpo_std,{seed}", "grpo_std", [0.5, 1.0, 0.5 if seed else 1.0], seed=seed)
+             for seed in range(2)]
+    jobs += [scripted_job("grpo,d50", "grpo", [0.5, 0.7, 0.96], d=50, p_cot=0.1)]
+    return tables(*jobs)
+
+
+def test_fig12_draws_the_seed_means_and_the_collapse_rates_with_wilson_intervals(tmp_path):
+    runs, steps = sweep_tables()
+    fig = fig12_rl_variants.plot(runs, steps)
+    length_ax = fig.axes[0 * 2 + 0 + 2]  # 3 rows x 2 columns: row 1 (length / d), column 1 (d = 12, p_cot = 0.25)
+    assert length_ax.get_ylabel() == "sampled length / d"
+    grpo = next(line for line in length_ax.get_lines() if line.get_label().startswith("grpo (n=2)"))
+    assert np.allclose(grpo.get_ydata(), [0.3, 0.8, 0.95])
+    collapse_ax = fig.axes[4]  # row 2, d = 12: grpo 0/2, grpo_std 1/2 of the solved jobs
+    bars = [c for c in collapse_ax.collections if isinstance(c, LineCollection)]
+    std_low, std_high = wilson(1, 2)
+    assert any(np.allclose(np.sort(b.get_segments()[0][:, 1]), [std_low, std_high]) for b in bars)
+    assert sorted(t.get_text() for t in collapse_ax.texts) == ["0/2", "1/2"]
+    first, second = save(fig, tmp_path / "a", "f"), save(fig12_rl_variants.plot(runs, steps), tmp_path / "b", "f")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_the_report_has_a_variant_table_per_d(tmp_path):
+    runs, steps = sweep_tables()
+    sweep = tmp_path / "sweeps" / "rl_variants" / "quick"
+    sweep.mkdir(parents=True)
+    runs.to_parquet(sweep / "results.parquet")
+    steps.to_parquet(sweep / "steps.parquet")
+    text = "\n".join(rl_variants_section(tmp_path, "quick"))
+    assert "### d = 12 (p_cot = 0.25)" in text and "### d = 50 (p_cot = 0.1)" in text
+    # d = 12: grpo_std solved at 5 in both seeds, seed 1 fell to 0.5 (final greedy 1.0 and 0.5)
+    assert ("| grpo_std | 2/2 | 2/2 | 5 | 0.750 ± 0.354 | 1.000 ± 0.000 | 0.020 | 1/2 = 0.50 [0.09, 0.91] | 0.200 |"
+            in text)
+    assert "| grpo | 1/1 | 1/1 | 10 | 0.960 ± 0.000 | 1.000 ± 0.000 | 0.020 | 0/1 = 0.00 [0.00, 0.79] | 0.200 |" in text
+    assert rl_variants_section(tmp_path, "paper") == []  # no table at that size: no section
+
+
+def test_key_numbers_split_the_variants_and_ignore_stage_provenance(tmp_path):
+    runs = pd.DataFrame({"variant": ["grpo", "grpo", "lr_linear"], "rl.algo": ["grpo"] * 3, "task.d": [12] * 3,
+                         "seed": [0, 1, 0], "stages.rl.key": ["k0", "k1", "k2"],
+                         "rl.final.greedy/accuracy": [1.0, 0.8, 0.6]})
+    runs.to_parquet(tmp_path / "results.parquet")
+    table = key_numbers(tmp_path / "results.parquet").splitlines()
+    assert table[0] == "| variant | n | rl.final.greedy/accuracy |"
+    assert table[2:] == ["| grpo | 2 | 0.900 ± 0.141 |", "| lr_linear | 1 | 0.600 ± 0.000 |"]
