@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from core.ledger import Context, Criterion, Outcome, claim
-from sweeps.endogenous_sharpening import CLASSES, load_sharpening
+from sweeps.endogenous_second_round import SECOND_ROUND
+from sweeps.endogenous_sharpening import CLASSES, SHARPENING, load_measured
 from sweeps.evidence import WILSON, gap_bounds, labels, learned_chain, spread, wilson_bounds
 from sweeps.rl_checks import SOLVED
 
@@ -120,4 +121,37 @@ def judge_sharpened_law(table: pd.DataFrame) -> Outcome:
           "self-normalised importance sampling from π̂ (β = 0: the most likely drawn response per prompt).",
     requires=(SWEEP,))
 def reaches_sharpened_law_gpt(ctx: Context) -> Outcome:
-    return judge_sharpened_law(load_sharpening(ctx.tables.profile, ctx.tables.results_root))
+    return judge_sharpened_law(load_measured(SHARPENING, "sweeps.endogenous_sharpening", ctx.tables.profile,
+                                             ctx.tables.results_root))
+
+
+def judge_second_round(table: pd.DataFrame) -> Outcome:
+    """Round 2: TV_c(π_2, π̂^((1+1/β)²)/Z) ≤ SHARPENED_TV per job, upper end of its bootstrap interval deciding."""
+    arm_labels = [f"p={p:g} β={b:g} seed={s}" for p, b, s in zip(table["task.p_cot"], table["rl.kl_beta"],
+                                                                   table["seed"], strict=True)]
+    criterion = Criterion("TV over response classes, round-2 policy vs π̂^((1+1/β)²)/Z", table["tv.round2"].to_numpy(),
+                          SHARPENED_TV, "<=", low=table["tv.round2.low"].to_numpy(),
+                          high=table["tv.round2.high"].to_numpy(), interval=BOOTSTRAP, labels=arm_labels)
+    arms = table.groupby(["rl.kl_beta", "task.p_cot"])
+    return Outcome([criterion], measured={"jobs": len(table)},
+                   detail="Sampled chain fraction start → round 1 → round 2 (two-round prediction), mean over seeds: "
+                          + "; ".join(f"β={beta:g} p={p_cot:g}: {g['start.chain'].mean():.3f} → "
+                                      f"{g['round1.chain'].mean():.3f} → {g['round2.chain'].mean():.3f} "
+                                      f"({g['target.chain'].mean():.3f}); round-2 greedy accuracy "
+                                      f"{spread(g['round2.greedy/accuracy'])}" for (beta, p_cot), g in arms) + ".",
+                   tables={"second_round": table.to_dict("records")})
+
+
+@claim(
+    id="parity.endogenous_rl.second_round_sharpens_again_gpt", kind="reading", quantifier="for-all",
+    source="Li et al. 2025 (arXiv 2506.23235), Theorem 3 (iterative improvement), read with the KL-regularised "
+           "optimum of each round (π_(k+1) ∝ π_k^(1+α/β), theory/iterative_improvement.kl_regularised_step; exact "
+           "linear version endogenous_rl.second_round_sharpens_again_linear)",
+    statement="A second round of RL on the endogenous reward, extracted from the first round's policy π_1 with KL β "
+              "to it, ends at π̂^((1+1/β)²)/Z: the parity GPT's response law sharpens again.",
+    check=f"Jobs of sweep endogenous_rl with the endogenous reward and β > 0, round 2 by "
+          f"`python -m sweeps.endogenous_second_round`: the TV over the five response classes between the round-2 "
+          f"policy and π̂^((1+1/β)²)/Z is ≤ {SHARPENED_TV:g} per job, with the {BOOTSTRAP}.", requires=(SWEEP,))
+def second_round_sharpens_again_gpt(ctx: Context) -> Outcome:
+    return judge_second_round(load_measured(SECOND_ROUND, "sweeps.endogenous_second_round", ctx.tables.profile,
+                                            ctx.tables.results_root))

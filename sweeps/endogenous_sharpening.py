@@ -117,12 +117,13 @@ def measure_sweep(sweep_dir: Path, prompts: int = 256, samples: int = 64, seed: 
         return pd.DataFrame([measure_job(job, prompts, samples, seed) for job in jobs])
 
 
-def load_sharpening(profile: str, sweeps_root: Path = RESULTS_ROOT) -> pd.DataFrame:
-    """The table of a measured sweep, or MissingTable naming the two commands that make it."""
-    path = Path(sweeps_root) / "endogenous_rl" / profile / SHARPENING
+def load_measured(table: str, module: str, profile: str, sweeps_root: Path = RESULTS_ROOT) -> pd.DataFrame:
+    """A table that ``python -m <module>`` measured on the endogenous_rl sweep (this module's SHARPENING, or
+    sweeps/endogenous_second_round.py's), or MissingTable naming the two commands that make it."""
+    path = Path(sweeps_root) / "endogenous_rl" / profile / table
     if not path.exists():
         raise MissingTable(f"{path} is missing: make it with `{sweep_command('endogenous_rl', profile)}`, then "
-                           f"`python -m sweeps.endogenous_sharpening {path.parent}`")
+                           f"`python -m {module} {path.parent}`")
     return pd.read_parquet(path)
 
 

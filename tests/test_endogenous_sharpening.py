@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from core.ledger import REGISTRY, judge
-from sweeps.endogenous_checks import judge_sharpened_law
+from sweeps.endogenous_checks import judge_second_round, judge_sharpened_law
+from sweeps.endogenous_second_round import round_two_config
 from sweeps.endogenous_sharpening import CLASSES, class_laws, response_classes
 from toy.linear_ar import LinearAR
 from toy.parity import EOS, PAD, ParityLayout
 from toy.sampling import response_log_probs
 
-CONTROLLED_CLAIMS = {"parity.endogenous_rl.reaches_sharpened_law_gpt"}
+CONTROLLED_CLAIMS = {"parity.endogenous_rl.reaches_sharpened_law_gpt",
+                     "parity.endogenous_rl.second_round_sharpens_again_gpt"}
 D = 2
 
 
@@ -92,3 +94,26 @@ def sharpening_table(tv: float, high: float) -> pd.DataFrame:
 def test_reaches_sharpened_law_controls(tv, high, expected):
     outcome = judge_sharpened_law(sharpening_table(tv, high))
     assert judge(REGISTRY["parity.endogenous_rl.reaches_sharpened_law_gpt"], outcome).verdict == expected
+
+
+def second_round_table(tv: float, high: float) -> pd.DataFrame:
+    rows = [{"rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed, "tv.round2": tv, "tv.round2.low": max(tv - 0.01, 0),
+             "tv.round2.high": high, "round2.greedy/accuracy": 0.5,
+             **{f"{law}.chain": 0.1 for law in ("start", "round1", "round2", "target")}}
+            for beta in (0.5, 2.0) for seed in (0, 1)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("tv", "high", "expected"), [(0.01, 0.03, "holds"), (0.2, 0.3, "fails"),
+                                                      (0.03, 0.09, "inconclusive")])
+def test_second_round_controls(tv, high, expected):
+    outcome = judge_second_round(second_round_table(tv, high))
+    assert judge(REGISTRY["parity.endogenous_rl.second_round_sharpens_again_gpt"], outcome).verdict == expected
+
+
+def test_round_two_repeats_the_jobs_rl_from_its_rl_stage(tmp_path):
+    flat = {"task.p_cot": 0.45, "rl.reward": "endogenous", "rl.kl_beta": 0.5, "seed": 2}
+    cfg = round_two_config(flat, tmp_path / "rl")
+    assert cfg.init_from == str(tmp_path / "rl") and cfg.seed == 2
+    assert (cfg.rl.reward, cfg.rl.kl_beta, cfg.rl.algo, cfg.rl.kl_to_go) == ("endogenous", 0.5, "reinforce", True)
+    assert cfg.eval.every == 10  # the sweep's rl_eval, not the NTP evaluation
