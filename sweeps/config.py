@@ -73,6 +73,7 @@ P_COT_LAWS = {"inv_d": lambda d: 1 / d, "inv_d2": lambda d: 1 / d**2, "exp_half_
 PCotLaw = Choice("PCotLaw", tuple(P_COT_LAWS), module=__name__)
 # RLConfig's algorithms and 'none' (an Enum with members cannot be subclassed, so this one is built from RLAlgo).
 PipelineRLAlgo = Choice("PipelineRLAlgo", ("none", *(algo.value for algo in RLAlgo)), module=__name__)
+RLTrainer = Choice("RLTrainer", ("suite", "trl"), module=__name__)
 
 
 @dataclass
@@ -112,6 +113,9 @@ class PipelineConfig:
     """the RL stage after NTP (rl=grpo | reinforce | star | none); algo 'none' skips it"""
     rl_eval: EvalConfig = field(default_factory=lambda: EvalConfig(every=5))
     """held-out evaluation of the RL stage (every: in iterations / STaR rounds)"""
+    rl_trainer: RLTrainer = RLTrainer.suite
+    """who runs the RL stage: 'suite' (toy/post_train.py) or 'trl' (TRL's GRPOTrainer, toy/trl_arm.py; needs the trl
+    extra)"""
     p_cot_law: PCotLaw | None = None
     """set task.p_cot from task.d: 'inv_d' (1/d), 'inv_d2' (1/d²), 'exp_half_d' (2^(−d/2)); None: as given"""
     seed: int = 0

@@ -45,7 +45,7 @@ from core.runio import (
 from core.stages import ensure_stage, link_stage
 from sweeps.compounding import stage_profile
 from sweeps.config import PipelineConfig, register_pipeline_configs
-from toy import post_train, train  # modules, not `import toy.x`: a launcher pickles main() by value
+from toy import post_train, train, trl_arm  # modules, not `import toy.x`: a launcher pickles main() by value
 from toy.config import PostTrainRunConfig
 
 NTP_DIR, RL_DIR = "ntp", "rl"
@@ -86,8 +86,11 @@ def run(cfg: PipelineConfig, job_dir: Path) -> dict:
     if cfg.rl.algo != "none":
         rl_cfg = PostTrainRunConfig(init_from=str(ntp.path), rl=cfg.rl, eval=cfg.rl_eval, seed=cfg.seed,
                                     threads=cfg.threads)
-        post = ensure_stage(stages_dir, RL_DIR, stage_config(rl_cfg, init_from=ntp.key),
-                            lambda path: post_train.run(rl_cfg, path))
+        # The trainer is part of the RL stage's key (when not the default, as every key field: stage_config).
+        trainer = {"rl_trainer": "trl"} if cfg.rl_trainer == "trl" else {}
+        runner = trl_arm.run if trainer else post_train.run
+        post = ensure_stage(stages_dir, RL_DIR, stage_config(rl_cfg, init_from=ntp.key, **trainer),
+                            lambda path: runner(rl_cfg, path))
         check_same_config(flatten(post.summary["config"]), as_flat_dict(rl_cfg), post.path / SUMMARY,
                           field_defaults(rl_cfg))
         link_stage(job_dir / RL_DIR, post.path)

@@ -264,3 +264,57 @@ def judge_decaying_lr(decaying: pd.DataFrame, constant: pd.DataFrame) -> Outcome
     requires=(EXPERIMENT,))
 def decaying_lr(ctx: Context) -> Outcome:
     return judge_decaying_lr(variant_runs(ctx.tables, ("lr_linear", "lr_cosine")), variant_runs(ctx.tables, ("grpo",)))
+
+
+TRL_ARM = "trl_grpo"
+SPREAD_FLOOR = {"solved_at": 1.0, "final_length_ratio": 0.01}  # an SD of 0 over seeds: one iteration / 1% of d
+
+
+def spread_gap(pairs: pd.DataFrame, column: str) -> tuple[float, float, float]:
+    """|mean over seeds of (TRL − suite)| in units of the suite's SD over seeds (floored by SPREAD_FLOOR), with the
+    Student-t interval of the paired differences mapped the same way."""
+    mean, low, high = t_interval(pairs[f"{column} trl"] - pairs[column])
+    gap, near, far = gap_bounds(mean, low, high, 0.0)
+    spread_over_seeds = max(float(pairs[column].std(ddof=1)), SPREAD_FLOOR[column])
+    return float(gap) / spread_over_seeds, float(near) / spread_over_seeds, float(far) / spread_over_seeds
+
+
+def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
+    keys = ["task.d", "task.p_cot", "seed"]
+    suite, trl = (jobs[jobs["variant"] == variant] for variant in ("grpo", TRL_ARM))
+    pairs = suite.merge(trl, on=keys, suffixes=("", " trl"))
+    criteria = []
+    for column, name in (("solved_at", "iterations to solve"), ("final_length_ratio", "final length / d")):
+        rows = []
+        for (d, p_cot), group in pairs.groupby(["task.d", "task.p_cot"], sort=True):
+            group = group.dropna(subset=[column, f"{column} trl"])  # iterations: both arms solved
+            values = spread_gap(group, column) if len(group) >= 2 else (np.nan,) * 3
+            rows.append((f"d={d}, p_cot={p_cot:g}", len(group), *values))
+        frame = pd.DataFrame(rows, columns=["label", "pairs", "gap", "near", "far"])
+        informative = frame["gap"].notna().to_numpy()
+        criteria.append(Criterion(f"|Δ {name}| (TRL − suite) / SD over seeds", frame["gap"].fillna(0).to_numpy(),
+                                  1.0, "<=", low=frame["near"].fillna(0).to_numpy(),
+                                  high=frame["far"].fillna(0).to_numpy(), interval=PAIRED + ", in SDs of the suite "
+                                  "arm over seeds", informative=informative, labels=list(frame["label"])))
+    ratio = (pairs["seconds_per_iteration trl"] / pairs["seconds_per_iteration"]).median() if len(pairs) else None
+    how = ("Run the TRL arm with `pip install -e '.[trl]'` and `python -m sweeps.pipeline -m "
+           "experiment=sweep_rl_variants variant=grpo,trl_grpo hydra/launcher=local`.")
+    return Outcome(criteria, measured={"pairs": len(pairs), "s/iteration TRL / suite (median)": ratio},
+                   detail=(f"{len(pairs)} seed pairs; median s/iteration ratio TRL / suite {ratio:.2f}. " if len(pairs)
+                           else "No job of the TRL arm. ") + how,
+                   tables={"pairs": pairs[[*keys, "solved_at", "solved_at trl", "final_length_ratio",
+                                           "final_length_ratio trl"]].to_dict("records")} if len(pairs) else {})
+
+
+@claim(
+    id="parity.rl_variants.trl_agrees_with_suite", kind="reading", quantifier="for-all",
+    source=f"{REQUESTED}: 'the suite's GRPO and TRL's must agree on iterations to solve and final length within the "
+           "spread over seeds'; reading: the mean paired difference is within one standard deviation over seeds",
+    statement="TRL's GRPOTrainer with the suite's GRPO settings (toy/trl_arm.py) learns parity like the suite's GRPO: "
+              "the same iterations to solve and final length, within the spread over seeds.",
+    check="sweep_rl_variants, variant trl_grpo vs grpo paired by (d, p_cot, seed), jobs from a learned chain: per "
+          "(d, p_cot), |mean paired difference| / (the suite arm's SD over seeds) ≤ 1 for iterations to solve "
+          "(primary; pairs where both solved) and final sampled length / d (secondary), with the paired Student-t "
+          "interval; informative with ≥ 2 pairs.", requires=(EXPERIMENT,))
+def trl_agreement(ctx: Context) -> Outcome:
+    return judge_trl_agreement(variant_jobs(ctx.tables))

@@ -314,10 +314,14 @@ def test_command_writes_the_ledger_and_paper_only_sweeps_drop_out(tmp_path, caps
     # The reward-model check reads each GPT's checkpoint, which planted tables do not have: plant its measurements.
     planted = [r for p, acc in ((0.25, 0.0), (0.45, 1.0)) for s in range(3) for r in accuracy_rows(p, acc, s)]
     monkeypatch.setattr(reward_model_checks, "gpt_rows", lambda runs, sweep_dir: planted)
-    assert main(["--results-root", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    # rl_variants is not planted here (its checks' controls: tests/test_rl_variants.py): its checks are errors naming
+    # the sweep, which makes the exit status non-zero, and every other check holds.
+    assert main(["--results-root", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
     stored = json.loads((tmp_path / "out" / "claims.json").read_text())
     found = {row["id"]: row["verdict"] for row in stored["claims"]}
-    assert stored["profile"] == "quick" and set(found.values()) == {"holds"}, found
+    unplanted = {claim_id for claim_id in found if claim_id.startswith("parity.rl_variants.")}
+    assert unplanted and {found[claim_id] for claim_id in unplanted} == {"error"}
+    assert stored["profile"] == "quick" and {found[c] for c in set(found) - unplanted} == {"holds"}, found
     # Paper-only sweeps (d50, ablations) have no quick copy: the checks that only read them are not run.
     assert "parity.star.recursion_gpt" not in found and "parity.rl.no_cot_control" not in found
     assert (tmp_path / "out" / "tables" / "parity.ntp.threshold_location.p_star.parquet").exists()

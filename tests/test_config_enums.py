@@ -55,7 +55,7 @@ def test_the_free_string_choices_are_enums():
     assert found["train"] == {"recipe", "train.schedule", "eval.stop_metric"}
     assert found["post_train"] == rl | {"eval.stop_metric"}
     assert found["pipeline"] == rl | {"recipe", "train.schedule", "eval.stop_metric", "rl_eval.stop_metric",
-                                      "profile", "p_cot_law", "ablation", "variant"}
+                                      "profile", "p_cot_law", "ablation", "variant", "rl_trainer"}
 
 
 @pytest.mark.parametrize("config, key, options", FIELDS, ids=[f"{c}:{k}" for c, k, _ in FIELDS])

@@ -35,7 +35,8 @@ from toy.config import PostTrainRunConfig
 
 CONTROLLED_CLAIMS = {"parity.rl_variants.std_normalisation_collapses_more",
                      "parity.rl_variants.token_aggregation_changes_length",
-                     "parity.rl_variants.greedy_star_cannot_start", "parity.rl_variants.decaying_lr_stalls_length"}
+                     "parity.rl_variants.greedy_star_cannot_start", "parity.rl_variants.decaying_lr_stalls_length",
+                     "parity.rl_variants.trl_agrees_with_suite"}
 STEP_COLUMNS = ["job", "stage", "step", "metric", "value"]
 register_pipeline_configs()
 
@@ -282,8 +283,10 @@ def test_each_variant_changes_only_what_it_names(compose_typed):
                "ppo": {"rl.epochs", "rl.minibatches"}, "grad_clip": {"rl.max_grad_norm"},
                "lr_linear": {"rl.lr_schedule"}, "lr_cosine": {"rl.lr_schedule"}, "star": star,
                "star_published": star | {"rl.star_restart", "rl.star_steps_growth", "rl.iterations", "rl_eval.every"},
-               "star_greedy": star | {"rl.temperature"}}
-    assert sorted(swept("sweep_rl_variants", "variant")) == sorted(changes) == sorted(set(Variant) - {"none"})
+               "star_greedy": star | {"rl.temperature"}, "trl_grpo": {"rl_trainer"}}
+    # trl_grpo (needs the trl extra) is run on demand, not in the grid: `variant=grpo,trl_grpo`
+    assert sorted(swept("sweep_rl_variants", "variant")) == sorted(set(changes) - {"trl_grpo"})
+    assert sorted(changes) == sorted(set(Variant) - {"none"})
     reference = flat("grpo")
     for variant, changed in changes.items():
         config = flat(variant)
@@ -371,3 +374,23 @@ def test_key_numbers_split_the_variants_and_ignore_stage_provenance(tmp_path):
     table = key_numbers(tmp_path / "results.parquet").splitlines()
     assert table[0] == "| variant | n | rl.final.greedy/accuracy |"
     assert table[2:] == ["| grpo | 2 | 0.900 ± 0.141 |", "| lr_linear | 1 | 0.600 ± 0.000 |"]
+
+
+def trainer_arms(suite_solves: list, trl_solves: list, trl_length: float = 1.0) -> list:
+    """grpo and trl_grpo jobs per seed, solving at the given evaluation index (every 5 iterations)."""
+    return [scripted_job(f"{variant},{seed}", variant, [0.5] * solve + [1.0] * (8 - solve), seed=seed,
+                         length=[0.3] * 7 + [length])
+            for variant, solves, length in (("grpo", suite_solves, 1.0), ("trl_grpo", trl_solves, trl_length))
+            for seed, solve in enumerate(solves)]
+
+
+def test_trl_agreement_controls():
+    claim_id = "parity.rl_variants.trl_agrees_with_suite"
+    # solve at iterations 10/15/20/15/10 vs the same but 15 for the last seed: Δ mean 1, interval up to 3.8, against
+    # the suite's SD over seeds 4.2
+    assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [2, 3, 4, 3, 3]))[0] == "holds"
+    # seed-to-seed differences of ±5 iterations: the interval reaches 1.5 SDs, so 5 seeds cannot decide
+    assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [3, 2, 3, 4, 2]))[0] == "inconclusive"
+    assert verdict(claim_id, *trainer_arms([2, 3, 2, 3, 2], [6, 7, 6, 7, 6]))[0] == "fails"  # TRL 20 iterations later
+    assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [2, 3, 4, 3, 3], trl_length=0.5))[0] == "holds-with-caveat"
+    assert verdict(claim_id, *trainer_arms([2, 3, 4], []))[0] == "inconclusive"  # no TRL job: nothing to compare

@@ -231,3 +231,19 @@ def test_tiny_trl_run_writes_the_suites_records(ntp_run, tmp_path):
     again = [json.loads(line) for line in (tmp_path / "again" / METRICS).read_text().splitlines()]
     untimed = [[{k: v for k, v in r.items() if "seconds" not in k} for r in rs] for rs in (records, again)]
     assert untimed[0] == untimed[1]
+
+
+@needs_trl
+def test_a_sweep_job_with_rl_trainer_trl_runs_the_arm_in_its_own_rl_stage(compose_typed, tmp_path):
+    """rl_trainer=trl sends the RL stage to toy.trl_arm, under a key of its own next to the suite's GRPO stage."""
+    import sweeps.pipeline as pipeline
+    from tests.test_sweeps import TINY
+
+    jobs = {}
+    for trainer in ("suite", "trl"):
+        cfg = compose_typed("pipeline", [*TINY, f"rl_trainer={trainer}", f"stages_dir={tmp_path / 'stages'}"])
+        jobs[trainer] = pipeline.run(cfg, tmp_path / trainer)
+    assert jobs["suite"]["stages"]["ntp"]["key"] == jobs["trl"]["stages"]["ntp"]["key"]  # one NTP stage
+    assert jobs["suite"]["stages"]["rl"]["key"] != jobs["trl"]["stages"]["rl"]["key"]
+    rl_summaries = {trainer: json.loads((tmp_path / trainer / "rl" / SUMMARY).read_text()) for trainer in jobs}
+    assert "arm" in rl_summaries["trl"] and "arm" not in rl_summaries["suite"]
