@@ -89,6 +89,19 @@ def solves_only_above_third_gpt(ctx: Context) -> Outcome:
                + (f" {unlearned} job(s) start from an unlearned chain (not evidence)." if unlearned else ""))
 
 
+def prompts_to_decide(judged: pd.DataFrame) -> str:
+    """For jobs whose TV lies below the tolerance but whose interval reaches past it: the held-out prompts at which the
+    interval, shrinking as 1/√prompts, would end below the tolerance (the budget that would decide them)."""
+    open_jobs = judged[(judged["tv.final"] < SHARPENED_TV) & (judged["tv.final.high"] > SHARPENED_TV)]
+    if open_jobs.empty:
+        return ""
+    needed = open_jobs["prompts"] * ((open_jobs["tv.final.high"] - open_jobs["tv.final"])
+                                     / (SHARPENED_TV - open_jobs["tv.final"])) ** 2
+    return (f"{len(open_jobs)} job(s) below the tolerance with intervals reaching past it: about "
+            f"{int(np.ceil(needed.max()))} held-out prompts per job would decide them "
+            "(`python -m sweeps.endogenous_sharpening --prompts N`). ")
+
+
 def judge_sharpened_law(table: pd.DataFrame) -> Outcome:
     """RL on r̂: TV_c(final, target) ≤ SHARPENED_TV per job, upper end of its bootstrap interval deciding."""
     judged = table[table["rl.reward"] == "endogenous"].reset_index(drop=True)
@@ -102,7 +115,7 @@ def judge_sharpened_law(table: pd.DataFrame) -> Outcome:
                                                    f"{group['start.chain'].mean():.3f})")
              for (reward, beta, p_cot), group in table.groupby(["rl.reward", "rl.kl_beta", "task.p_cot"])}
     return Outcome([criterion], measured={"jobs": len(judged), "classes": ", ".join(CLASSES)},
-                   detail="Sampled chain fraction per arm, mean over seeds: " + "; ".join(
+                   detail=prompts_to_decide(judged) + "Sampled chain fraction per arm, mean over seeds: " + "; ".join(
                        f"{arm}: {text}" for arm, text in chain.items())
                    + ". The verifiable arms are the contrast: their target column is r̂'s optimum, which they leave.",
                    tables={"sharpening": table.to_dict("records")})

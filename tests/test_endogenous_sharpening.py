@@ -82,7 +82,7 @@ def test_response_classes_of_hand_made_responses():
 
 
 def sharpening_table(tv: float, high: float) -> pd.DataFrame:
-    rows = [{"rl.reward": reward, "rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed, "tv.final": tv,
+    rows = [{"rl.reward": reward, "rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed, "prompts": 256, "tv.final": tv,
              "tv.final.low": max(tv - 0.01, 0), "tv.final.high": high,
              **{f"{law}.chain": 0.1 for law in ("start", "final", "target")}}
             for reward in ("endogenous", "verifiable") for beta in (0.0, 0.5) for seed in (0, 1)]
@@ -94,6 +94,8 @@ def sharpening_table(tv: float, high: float) -> pd.DataFrame:
 def test_reaches_sharpened_law_controls(tv, high, expected):
     outcome = judge_sharpened_law(sharpening_table(tv, high))
     assert judge(REGISTRY["parity.endogenous_rl.reaches_sharpened_law_gpt"], outcome).verdict == expected
+    # undecided: (0.09 − 0.03) / (0.05 − 0.03) = 3 times too wide, so 9 × 256 prompts would decide it
+    assert ("about 2304 held-out prompts" in outcome.detail) == (expected == "inconclusive")
 
 
 def second_round_table(tv: float, high: float) -> pd.DataFrame:
