@@ -42,7 +42,8 @@ KL_JUMP = 10.0  # KL to the start above KL_JUMP × its value at the first solve 
 KL_MARGIN = 1.0  # ... when it is also this many nats above the KL of the solved policy (kl_floor)
 KL_METRIC = "policy/kl_to_start"
 GREEDY, LENGTH, MALFORMED = "greedy/accuracy", "sampled/mean_length", "sampled/malformed"
-JOB_COLUMNS = ["job", "variant", "task.d", "task.p_cot", "seed", "learned", "budget", "eval_prompts", "solved_at",
+JOB_COLUMNS = ["job", "variant", "task.d", "task.p_cot", "seed", "learned", "budget", "eval_prompts",
+               "first_evaluation", "solved_at",
                "final_greedy",
                "final_length_ratio", "max_malformed", "seconds_per_iteration", "kl_at_solve", "collapsed",
                "collapsed_at", "collapse_cause"]
@@ -97,6 +98,9 @@ def job_table(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                      "task.p_cot": float(run["task.p_cot"]), "seed": int(run["seed"]),
                      "learned": bool(learned[run["job"]]), "budget": int(run["rl.iterations"]),
                      "eval_prompts": int(run["rl_eval.prompts"]),
+                     # a job solved here has a cost known only to be at most this (the resolution)
+                     "first_evaluation": int(evaluations.loc[evaluations["step"] > 0, "step"].min()
+                                             if (evaluations["step"] > 0).any() else run["rl.iterations"]),
                      "final_greedy": float(last[GREEDY]),
                      "final_length_ratio": float(last[LENGTH]) / chains[run["job"]],
                      "max_malformed": float(evaluations[MALFORMED].max()),

@@ -283,11 +283,16 @@ def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
     keys = ["task.d", "task.p_cot", "seed"]
     suite, trl = (jobs[jobs["variant"] == variant] for variant in ("grpo", TRL_ARM))
     pairs = suite.merge(trl, on=keys, suffixes=("", " trl"))
+    # Both arms solved at the first evaluation: each cost is only known to be at most one evaluation interval, so the
+    # pair measures the resolution, not the agreement (as parity.scaling.ntp_samples_inverse_p).
+    at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (pairs["solved_at trl"] <= pairs["first_evaluation"])
     criteria = []
     for column, name in (("solved_at", "iterations to solve"), ("final_length_ratio", "final length / d")):
         rows = []
         for (d, p_cot), group in pairs.groupby(["task.d", "task.p_cot"], sort=True):
             group = group.dropna(subset=[column, f"{column} trl"])  # iterations: both arms solved
+            if column == "solved_at":
+                group = group[~at_first.loc[group.index]]
             values = spread_gap(group, column) if len(group) >= 2 else (np.nan,) * 3
             rows.append((f"d={d}, p_cot={p_cot:g}", len(group), *values))
         frame = pd.DataFrame(rows, columns=["label", "pairs", "gap", "near", "far"])
@@ -301,7 +306,10 @@ def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
            "experiment=sweep_rl_variants variant=grpo,trl_grpo hydra/launcher=local`.")
     return Outcome(criteria, measured={"pairs": len(pairs), "s/iteration TRL / suite (median)": ratio},
                    detail=(f"{len(pairs)} seed pairs; median s/iteration ratio TRL / suite {ratio:.2f}. " if len(pairs)
-                           else "No job of the TRL arm. ") + how,
+                           else "No job of the TRL arm. ")
+                   + (f"{int(at_first.sum())} pair(s) solved at the first evaluation in both arms: resolution-limited, "
+                      "left out of the iterations (evaluate more often: rl_eval.every=1). " if at_first.any() else "")
+                   + how,
                    tables={"pairs": pairs[[*keys, "solved_at", "solved_at trl", "final_length_ratio",
                                            "final_length_ratio trl"]].to_dict("records")} if len(pairs) else {})
 
