@@ -26,7 +26,7 @@ from omegaconf import OmegaConf, open_dict
 
 from core.paths import results_root
 from core.runio import read_summary, torch_threads, write_parquet
-from sweeps.endogenous_sharpening import ALPHA, CLASSES, class_laws, tv_with_interval
+from sweeps.endogenous_sharpening import ALPHA, class_laws, law_columns
 from sweeps.status import compose_experiment
 from toy import post_train
 from toy.config import PostTrainRunConfig
@@ -62,12 +62,7 @@ def measure(job_dir: Path, round_two: Path, prompts: int, samples: int, seed: in
     rng = np.random.default_rng(seed)
     row = {"job": job_dir.name, "rl.kl_beta": beta, "task.p_cot": float(flat["task.p_cot"]), "seed": int(flat["seed"]),
            "round2.greedy/accuracy": read_summary(round_two)["final"]["greedy/accuracy"]}
-    for name, law in laws.items():
-        row |= {f"{name}.{label}": float(value) for label, value in zip(CLASSES, law.mean(0), strict=True)}
-    for name in ("round1", "round2"):
-        row[f"tv.{name}"], row[f"tv.{name}.low"], row[f"tv.{name}.high"] = tv_with_interval(laws[name],
-                                                                                          laws["target"], rng)
-    return row
+    return row | law_columns(laws, ("round1", "round2"), rng)
 
 
 def second_round(sweep_dir: Path, prompts: int = 256, samples: int = 64, seed: int = 0) -> pd.DataFrame:

@@ -100,12 +100,18 @@ def measure_job(job_dir: Path, prompts: int, samples: int, seed: int) -> dict:
     row = {"job": job_dir.name, "rl.reward": config["rl.reward"], "rl.kl_beta": beta,
            "task.p_cot": float(config["task.p_cot"]), "seed": int(config["seed"]), "prompts": prompts,
            "samples": samples}
-    for name, law in laws.items():
-        row |= {f"{name}.{label}": float(value) for label, value in zip(CLASSES, law.mean(0), strict=True)}
-    for name in ("final", "start"):
-        row[f"tv.{name}"], row[f"tv.{name}.low"], row[f"tv.{name}.high"] = tv_with_interval(laws[name],
-                                                                                          laws["target"], rng)
-    return row
+    return row | law_columns(laws, ("final", "start"), rng)
+
+
+def law_columns(laws: dict[str, np.ndarray], compared: tuple[str, ...], rng: np.random.Generator) -> dict:
+    """Table columns of per-prompt class laws (name -> (P, 5)): each law's prompt-averaged class shares
+    ('<name>.<class>') and, for each name in ``compared``, its TV_c to laws['target'] with the bootstrap interval."""
+    columns = {f"{name}.{label}": float(value) for name, law in laws.items()
+               for label, value in zip(CLASSES, law.mean(0), strict=True)}
+    for name in compared:
+        columns[f"tv.{name}"], columns[f"tv.{name}.low"], columns[f"tv.{name}.high"] = tv_with_interval(
+            laws[name], laws["target"], rng)
+    return columns
 
 
 def measure_sweep(sweep_dir: Path, prompts: int = 256, samples: int = 64, seed: int = 0) -> pd.DataFrame:
