@@ -89,6 +89,14 @@ def solves_only_above_third_gpt(ctx: Context) -> Outcome:
                + (f" {unlearned} job(s) start from an unlearned chain (not evidence)." if unlearned else ""))
 
 
+def tv_criterion(name: str, table: pd.DataFrame, column: str) -> Criterion:
+    """``column`` (a class TV, with ``<column>.low`` / ``.high`` bootstrap bounds) ≤ SHARPENED_TV per job."""
+    labels = [f"p={p:g} β={b:g} seed={s}" for p, b, s in zip(table["task.p_cot"], table["rl.kl_beta"], table["seed"],
+                                                              strict=True)]
+    return Criterion(name, table[column].to_numpy(), SHARPENED_TV, "<=", low=table[f"{column}.low"].to_numpy(),
+                     high=table[f"{column}.high"].to_numpy(), interval=BOOTSTRAP, labels=labels)
+
+
 def prompts_to_decide(judged: pd.DataFrame) -> str:
     """For jobs whose TV lies below the tolerance but whose interval reaches past it: the held-out prompts at which the
     interval, shrinking as 1/√prompts, would end below the tolerance (the budget that would decide them)."""
@@ -105,11 +113,7 @@ def prompts_to_decide(judged: pd.DataFrame) -> str:
 def judge_sharpened_law(table: pd.DataFrame) -> Outcome:
     """RL on r̂: TV_c(final, target) ≤ SHARPENED_TV per job, upper end of its bootstrap interval deciding."""
     judged = table[table["rl.reward"] == "endogenous"].reset_index(drop=True)
-    arm_labels = [f"p={p:g} β={b:g} seed={s}" for p, b, s in zip(judged["task.p_cot"], judged["rl.kl_beta"],
-                                                                   judged["seed"], strict=True)]
-    criterion = Criterion("TV over response classes, RL policy vs π̂^(1+1/β)/Z", judged["tv.final"].to_numpy(),
-                          SHARPENED_TV, "<=", low=judged["tv.final.low"].to_numpy(),
-                          high=judged["tv.final.high"].to_numpy(), interval=BOOTSTRAP, labels=arm_labels)
+    criterion = tv_criterion("TV over response classes, RL policy vs π̂^(1+1/β)/Z", judged, "tv.final")
     chain = {f"{reward} β={beta:g} p={p_cot:g}": (f"chain {group['final.chain'].mean():.3f} (predicted "
                                                    f"{group['target.chain'].mean():.3f}, start "
                                                    f"{group['start.chain'].mean():.3f})")
@@ -140,11 +144,7 @@ def reaches_sharpened_law_gpt(ctx: Context) -> Outcome:
 
 def judge_second_round(table: pd.DataFrame) -> Outcome:
     """Round 2: TV_c(π_2, π̂^((1+1/β)²)/Z) ≤ SHARPENED_TV per job, upper end of its bootstrap interval deciding."""
-    arm_labels = [f"p={p:g} β={b:g} seed={s}" for p, b, s in zip(table["task.p_cot"], table["rl.kl_beta"],
-                                                                   table["seed"], strict=True)]
-    criterion = Criterion("TV over response classes, round-2 policy vs π̂^((1+1/β)²)/Z", table["tv.round2"].to_numpy(),
-                          SHARPENED_TV, "<=", low=table["tv.round2.low"].to_numpy(),
-                          high=table["tv.round2.high"].to_numpy(), interval=BOOTSTRAP, labels=arm_labels)
+    criterion = tv_criterion("TV over response classes, round-2 policy vs π̂^((1+1/β)²)/Z", table, "tv.round2")
     arms = table.groupby(["rl.kl_beta", "task.p_cot"])
     return Outcome([criterion], measured={"jobs": len(table)},
                    detail="Sampled chain fraction start → round 1 → round 2 (two-round prediction), mean over seeds: "

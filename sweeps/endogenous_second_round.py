@@ -15,7 +15,6 @@ judges it.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -24,9 +23,8 @@ import pandas as pd
 import torch
 from omegaconf import OmegaConf, open_dict
 
-from core.paths import results_root
 from core.runio import read_summary, torch_threads, write_parquet
-from sweeps.endogenous_sharpening import ALPHA, class_laws, law_columns
+from sweeps.endogenous_sharpening import ALPHA, class_laws, law_columns, measurement_arguments
 from sweeps.status import compose_experiment
 from toy import post_train
 from toy.config import PostTrainRunConfig
@@ -85,14 +83,7 @@ def second_round(sweep_dir: Path, prompts: int = 256, samples: int = 64, seed: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.endogenous_second_round",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_dir", type=Path, nargs="?",
-                        default=results_root() / "sweeps" / "endogenous_rl" / "paper", help="the sweep's directory")
-    parser.add_argument("--prompts", type=int, default=256, help="held-out prompts per job")
-    parser.add_argument("--samples", type=int, default=64, help="responses per prompt and law")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the prompts, the samples and the bootstrap")
-    args = parser.parse_args(argv)
+    args = measurement_arguments("sweeps.endogenous_second_round", __doc__, argv)
     table = second_round(args.sweep_dir, args.prompts, args.samples, args.seed)
     write_parquet(table, args.sweep_dir / SECOND_ROUND)
     print(f"written: {args.sweep_dir / SECOND_ROUND}")

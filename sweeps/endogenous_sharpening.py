@@ -133,14 +133,19 @@ def load_measured(table: str, module: str, profile: str, sweeps_root: Path = RES
     return pd.read_parquet(path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.endogenous_sharpening", description=__doc__.splitlines()[0])
+def measurement_arguments(module: str, doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """The command line of both endogenous_rl measurements (this module and sweeps/endogenous_second_round.py)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path, nargs="?",
                         default=results_root() / "sweeps" / "endogenous_rl" / "paper", help="the sweep's directory")
     parser.add_argument("--prompts", type=int, default=256, help="held-out prompts per job")
     parser.add_argument("--samples", type=int, default=64, help="responses per prompt and law")
     parser.add_argument("--seed", type=int, default=0, help="seed of the prompts, the samples and the bootstrap")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = measurement_arguments("sweeps.endogenous_sharpening", __doc__, argv)
     table = measure_sweep(args.sweep_dir, args.prompts, args.samples, args.seed)
     write_parquet(table, args.sweep_dir / SHARPENING)
     columns = ["rl.reward", "rl.kl_beta", "task.p_cot", "seed", "tv.final", "tv.final.low", "tv.final.high",
