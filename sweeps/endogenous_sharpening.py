@@ -17,15 +17,26 @@ the most likely of the prompt's drawn responses stands for the mode.  Both are c
 mode estimate needs the mode among the draws: the chain, whose probability at the NTP optimum is ≈ p_cot, always
 is at 64 draws).  Intervals: percentile bootstrap over prompts (the two laws share the prompts).
 
-Written to <SWEEP_DIR>/sharpening.parquet, one row per job: reward, β, p_cot, seed, the three class laws (start,
-final, target), TV_c(final, target) and TV_c(start, target) with their intervals.  sweeps/endogenous_checks.py
-judges it.
+The prompt average can hide a policy that is wrong prompt by prompt (the right class on half the prompts where q puts
+the wrong one, and the reverse on the other half), so each law is also judged per prompt: an upper bound on
+E_x TV_c(π(·|x), q(·|x)) from an unbiased estimate of the mean squared per-prompt distance (per_prompt_tv_bound).
+At β = 0 the prediction is π̂'s mode, which is not identifiable where π̂ nearly ties two responses (below 1/3 the
+two short answers, each ≈ (1 − p_cot)/2); the reward's optimal *value* still is, and the table has the value gap
+E_x[max_r log π̂(r|x) − E_(r∼π) log π̂(r|x)] in nats (value_gap).
+
+Written to <SWEEP_DIR>/sharpening.parquet, one row per job: reward, β, p_cot, seed, prompts, samples, the
+measurement's seed, the three class laws (start, final, target), TV_c(final, target) and TV_c(start, target), the
+per-prompt bounds of both, and at β = 0 the value gap, each with its interval.  sweeps/endogenous_checks.py
+judges it.  A job left undecided (its interval straddles the tolerance) is re-measured alone at the budget the check
+names, with a fresh seed, replacing its row:
+``python -m sweeps.endogenous_sharpening SWEEP_DIR --jobs JOB ... --prompts N --seed S``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,21 +66,44 @@ def response_classes(responses: torch.Tensor, x: torch.Tensor, layout: ParityLay
         stats.is_long, 1, torch.where(short & stats.correct, 2, 3))))
 
 
+@dataclass(frozen=True)
+class ClassLaws:
+    """One law's per-prompt class laws (P, 5) from a prompt's ``samples`` draws: ``whole`` from all of them,
+    ``halves`` from the first and the second half separately (two independent estimates, for the unbiased per-prompt
+    distance); ``log_likelihood`` (P, samples): each draw's log-likelihood under the scorer."""
+
+    whole: np.ndarray
+    halves: tuple[np.ndarray, np.ndarray]
+    log_likelihood: np.ndarray
+
+
+def weighted_class_law(classes: torch.Tensor, log_likelihood: torch.Tensor, power: float | None) -> np.ndarray:
+    """Per prompt (P, 5): the class law of the draws (P, S) reweighted by π(r|x)^power within the prompt (0: plain
+    frequencies; None: all weight on the prompt's most likely draw, the mode's estimate)."""
+    if power is None:
+        weights = torch.nn.functional.one_hot(log_likelihood.argmax(1), log_likelihood.shape[1]).double()
+    else:
+        weights = torch.softmax(power * log_likelihood, dim=1)
+    return torch.zeros(len(classes), len(CLASSES), dtype=torch.float64).scatter_add_(1, classes, weights).numpy()
+
+
 @torch.no_grad()
 def class_laws(model: torch.nn.Module, x: torch.Tensor, layout: ParityLayout, samples: int,
-               generator: torch.Generator, power: float | None = 0.0) -> np.ndarray:
-    """Per prompt (P, 5): the law over CLASSES of ``model``'s responses reweighted by π(r|x)^power within the prompt
-    (0: plain frequencies; None: all weight on the prompt's most likely drawn response, the mode's estimate)."""
+               generator: torch.Generator, power: float | None = 0.0,
+               scorer: torch.nn.Module | None = None) -> ClassLaws:
+    """``model``'s responses to every prompt of x, ``samples`` each at T = 1, as class laws reweighted by
+    π(r|x)^power (weighted_class_law); ``scorer`` (default ``model``) gives the log-likelihoods."""
     repeated = x.repeat_interleave(samples, 0)
     prompts = with_separator(repeated)
     responses = generate(model, prompts, layout.max_response_len, 1.0, generator)
     classes = response_classes(responses, repeated, layout).view(len(x), samples)
     log_likelihood = response_log_probs(model, prompts, responses).sum(1).view(len(x), samples).double()
-    if power is None:
-        weights = torch.nn.functional.one_hot(log_likelihood.argmax(1), samples).double()
-    else:
-        weights = torch.softmax(power * log_likelihood, dim=1)
-    return torch.zeros(len(x), len(CLASSES), dtype=torch.float64).scatter_add_(1, classes, weights).numpy()
+    scored = log_likelihood if scorer is None else response_log_probs(
+        scorer, prompts, responses).sum(1).view(len(x), samples).double()
+    half = samples // 2
+    return ClassLaws(weighted_class_law(classes, log_likelihood, power),
+                     (weighted_class_law(classes[:, :half], log_likelihood[:, :half], power),
+                      weighted_class_law(classes[:, half:], log_likelihood[:, half:], power)), scored.numpy())
 
 
 def class_tv(first: np.ndarray, second: np.ndarray) -> float:
@@ -77,11 +111,40 @@ def class_tv(first: np.ndarray, second: np.ndarray) -> float:
     return 0.5 * float(np.abs(first.mean(0) - second.mean(0)).sum())
 
 
+def per_prompt_tv_bound(first: ClassLaws, second: ClassLaws, rng: np.random.Generator) -> tuple[float, float, float]:
+    """An upper bound on the per-prompt class TV E_x TV_c(π(·|x), q(·|x)), with its bootstrap interval over prompts.
+
+    The prompt-averaged TV_c (class_tv) cannot see a policy that puts one prompt's mass on the wrong class and another
+    prompt's on the right one in the same proportions: the average hides it.  Per prompt, with v(x) = π_c(x) − q_c(x),
+    E_x TV_c(x) = ½ E_x ‖v(x)‖₁ ≤ (√5/2) √(E_x ‖v(x)‖²₂) (Cauchy–Schwarz, then Jensen), and E_x ‖v(x)‖²₂ has the
+    unbiased estimate mean_x ⟨v̂¹(x), v̂²(x)⟩ from the two halves' independent estimates v̂¹, v̂² (exact for plain
+    frequencies; the self-normalised and mode estimates are consistent only).  A negative estimate counts as 0;
+    the interval is the bootstrap interval of the mean mapped through the monotone bound."""
+    cross = ((first.halves[0] - second.halves[0]) * (first.halves[1] - second.halves[1])).sum(1)
+    low, high = bootstrap_interval(np.arange(len(cross)), lambda rows: float(cross[rows].mean()), rng,
+                                   resamples=BOOTSTRAP_DRAWS)
+
+    def bound(mean_square: float) -> float:
+        return 0.5 * np.sqrt(len(CLASSES)) * np.sqrt(max(mean_square, 0.0))
+
+    return bound(float(cross.mean())), bound(low), bound(high)
+
+
 def tv_with_interval(first: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
     """TV_c and its percentile bootstrap interval over prompts (the same prompts resampled for both laws)."""
     low, high = bootstrap_interval(np.arange(len(first)), lambda rows: class_tv(first[rows], second[rows]), rng,
                                    resamples=BOOTSTRAP_DRAWS)
     return class_tv(first, second), low, high
+
+
+def value_gap(final: ClassLaws, target: ClassLaws, rng: np.random.Generator) -> tuple[float, float, float]:
+    """β = 0: how far the policy's expected reward falls short of the optimum, in nats, E_x[max_r log π̂(r|x) −
+    E_(r∼π) log π̂(r|x)] (the max over π̂'s own draws; ``final`` scored by π̂), with its bootstrap interval.  Unlike the
+    class laws this is well defined when π̂ nearly ties two responses and the mode is not identifiable."""
+    gap = target.log_likelihood.max(1) - final.log_likelihood.mean(1)
+    low, high = bootstrap_interval(np.arange(len(gap)), lambda rows: float(gap[rows].mean()), rng,
+                                   resamples=BOOTSTRAP_DRAWS)
+    return float(gap.mean()), low, high
 
 
 def measure_job(job_dir: Path, prompts: int, samples: int, seed: int) -> dict:
@@ -94,33 +157,65 @@ def measure_job(job_dir: Path, prompts: int, samples: int, seed: int) -> dict:
     beta = float(config["rl.kl_beta"])
     generator = torch.Generator().manual_seed(seed)
     laws = {"start": class_laws(start.eval(), x, layout, samples, generator),
-            "final": class_laws(final.eval(), x, layout, samples, generator),
+            "final": class_laws(final.eval(), x, layout, samples, generator, scorer=start),
             "target": class_laws(start, x, layout, samples, generator, power=ALPHA / beta if beta > 0 else None)}
     rng = np.random.default_rng(seed)
     row = {"job": job_dir.name, "rl.reward": config["rl.reward"], "rl.kl_beta": beta,
            "task.p_cot": float(config["task.p_cot"]), "seed": int(config["seed"]), "prompts": prompts,
-           "samples": samples}
-    return row | law_columns(laws, ("final", "start"), rng)
+           "samples": samples, "measure_seed": seed}
+    row |= law_columns(laws, ("final", "start"), rng)
+    gap = value_gap(laws["final"], laws["target"], rng) if beta == 0 else (np.nan,) * 3
+    return row | dict(zip(("value_gap", "value_gap.low", "value_gap.high"), gap, strict=True))
 
 
-def law_columns(laws: dict[str, np.ndarray], compared: tuple[str, ...], rng: np.random.Generator) -> dict:
-    """Table columns of per-prompt class laws (name -> (P, 5)): each law's prompt-averaged class shares
-    ('<name>.<class>') and, for each name in ``compared``, its TV_c to laws['target'] with the bootstrap interval."""
+def law_columns(laws: dict[str, ClassLaws], compared: tuple[str, ...], rng: np.random.Generator) -> dict:
+    """Table columns of per-prompt class laws: each law's prompt-averaged class shares ('<name>.<class>') and, for
+    each name in ``compared``, its TV_c to laws['target'] ('tv.<name>') and the per-prompt TV bound
+    ('tv_prompt.<name>'), each with its bootstrap interval ('.low', '.high')."""
     columns = {f"{name}.{label}": float(value) for name, law in laws.items()
-               for label, value in zip(CLASSES, law.mean(0), strict=True)}
+               for label, value in zip(CLASSES, law.whole.mean(0), strict=True)}
     for name in compared:
         columns[f"tv.{name}"], columns[f"tv.{name}.low"], columns[f"tv.{name}.high"] = tv_with_interval(
-            laws[name], laws["target"], rng)
+            laws[name].whole, laws["target"].whole, rng)
+    for name in compared:  # after every prompt-averaged TV, whose bootstrap draws stay those of earlier tables
+        bounds = per_prompt_tv_bound(laws[name], laws["target"], rng)
+        columns |= dict(zip((f"tv_prompt.{name}", f"tv_prompt.{name}.low", f"tv_prompt.{name}.high"), bounds,
+                            strict=True))
     return columns
 
 
-def measure_sweep(sweep_dir: Path, prompts: int = 256, samples: int = 64, seed: int = 0) -> pd.DataFrame:
-    """Every finished job of ``sweep_dir``, in job-name order, on one torch thread (bitwise repeatable)."""
+def measure_sweep(sweep_dir: Path, prompts: int = 256, samples: int = 64, seed: int = 0,
+                  only: list[str] | None = None) -> pd.DataFrame:
+    """Every finished job of ``sweep_dir`` (or the ones named in ``only``), in job-name order, on one torch thread
+    (bitwise repeatable)."""
     jobs = sorted(path.parent for path in Path(sweep_dir).glob("*/summary.json"))
     if not jobs:
         raise FileNotFoundError(f"{sweep_dir}: no finished job (run `{sweep_command('endogenous_rl', 'paper')}`)")
+    if only is not None:
+        unknown = sorted(set(only) - {job.name for job in jobs})
+        if unknown:
+            raise FileNotFoundError(f"{sweep_dir}: no finished job named {', '.join(unknown)}")
+        jobs = [job for job in jobs if job.name in only]
     with torch_threads(1):
         return pd.DataFrame([measure_job(job, prompts, samples, seed) for job in jobs])
+
+
+def remeasure(table: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the rows of the jobs in ``fresh`` replaced by their new measurement.
+
+    Re-measuring only the undecided jobs is sound when the new measurement is independent of the one that selected
+    them: a fresh ``--seed`` (prompts, samples and bootstrap) makes each new interval keep its coverage whatever the
+    old one said, so each job's verdict rests on one measurement.  A seed already used for a job is refused."""
+    if "measure_seed" not in table:
+        raise ValueError("the table predates the measure_seed column: re-measure every job once before re-measuring "
+                         "some (`python -m sweeps.endogenous_sharpening SWEEP_DIR`)")
+    old = table.set_index("job").loc[fresh["job"]]
+    reused = fresh["measure_seed"].to_numpy() == old["measure_seed"].to_numpy()
+    if reused.any():
+        raise ValueError(f"--seed {int(fresh['measure_seed'].iloc[0])} already measured "
+                         f"{', '.join(fresh['job'][reused])}: a re-measurement needs a fresh seed")
+    kept = table[~table["job"].isin(fresh["job"])]
+    return pd.concat([kept, fresh], ignore_index=True).sort_values("job", ignore_index=True)
 
 
 def load_measured(table: str, module: str, profile: str, sweeps_root: Path = RESULTS_ROOT) -> pd.DataFrame:
@@ -133,20 +228,27 @@ def load_measured(table: str, module: str, profile: str, sweeps_root: Path = RES
     return pd.read_parquet(path)
 
 
-def measurement_arguments(module: str, doc: str, argv: list[str] | None) -> argparse.Namespace:
-    """The command line of both endogenous_rl measurements (this module and sweeps/endogenous_second_round.py)."""
+def measurement_arguments(module: str, doc: str, argv: list[str] | None,
+                          jobs_option: bool = False) -> argparse.Namespace:
+    """The command line of both endogenous_rl measurements (this module and sweeps/endogenous_second_round.py);
+    ``jobs_option``: ``--jobs`` re-measures the named jobs only, replacing their rows of the existing table."""
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path, nargs="?",
                         default=results_root() / "sweeps" / "endogenous_rl" / "paper", help="the sweep's directory")
     parser.add_argument("--prompts", type=int, default=256, help="held-out prompts per job")
     parser.add_argument("--samples", type=int, default=64, help="responses per prompt and law")
     parser.add_argument("--seed", type=int, default=0, help="seed of the prompts, the samples and the bootstrap")
+    if jobs_option:
+        parser.add_argument("--jobs", nargs="+", metavar="JOB",
+                            help="re-measure only these job directories (a fresh --seed), keeping the other rows")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = measurement_arguments("sweeps.endogenous_sharpening", __doc__, argv)
-    table = measure_sweep(args.sweep_dir, args.prompts, args.samples, args.seed)
+    args = measurement_arguments("sweeps.endogenous_sharpening", __doc__, argv, jobs_option=True)
+    table = measure_sweep(args.sweep_dir, args.prompts, args.samples, args.seed, args.jobs)
+    if args.jobs:
+        table = remeasure(pd.read_parquet(args.sweep_dir / SHARPENING), table)
     write_parquet(table, args.sweep_dir / SHARPENING)
     columns = ["rl.reward", "rl.kl_beta", "task.p_cot", "seed", "tv.final", "tv.final.low", "tv.final.high",
                "tv.start"]

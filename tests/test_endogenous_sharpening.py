@@ -9,15 +9,26 @@ import pytest
 import torch
 
 from core.ledger import REGISTRY, judge
-from sweeps.endogenous_checks import judge_second_round, judge_sharpened_law
+from sweeps.collect import MissingTable
+from sweeps.endogenous_checks import judge_optimum_value, judge_second_round, judge_sharpened_law
 from sweeps.endogenous_second_round import round_two_config
-from sweeps.endogenous_sharpening import CLASSES, class_laws, response_classes
+from sweeps.endogenous_sharpening import (
+    CLASSES,
+    ClassLaws,
+    class_laws,
+    class_tv,
+    per_prompt_tv_bound,
+    remeasure,
+    response_classes,
+    value_gap,
+)
 from toy.linear_ar import LinearAR
 from toy.parity import EOS, PAD, ParityLayout
 from toy.sampling import response_log_probs
 
 CONTROLLED_CLAIMS = {"parity.endogenous_rl.reaches_sharpened_law_gpt",
-                     "parity.endogenous_rl.second_round_sharpens_again_gpt"}
+                     "parity.endogenous_rl.second_round_sharpens_again_gpt",
+                     "parity.endogenous_rl.reaches_endogenous_optimum_gpt"}
 D = 2
 
 
@@ -61,15 +72,16 @@ def test_importance_weighted_samples_give_the_sharpened_class_law(model_and_layo
     x = torch.tensor(list(itertools.product((0, 1), repeat=D)))
     exact = exact_class_law(model, layout, x, power)
     sampled = class_laws(model, x, layout, 20_000, torch.Generator().manual_seed(0), power=power)
-    # Monte Carlo: 20k draws per prompt; the self-normalised estimate's error is well below 0.02 here.
-    np.testing.assert_allclose(sampled, exact, atol=0.02)
+    # Monte Carlo: 20k draws per prompt (10k per half); the self-normalised estimate's error is well below 0.02 here.
+    for law in (sampled.whole, *sampled.halves):
+        np.testing.assert_allclose(law, exact, atol=0.02)
     assert power == 0 or np.abs(exact - exact_class_law(model, layout, x, 0.0)).max() > 0.05  # it does sharpen
 
 
 def test_the_mode_estimate_puts_all_weight_on_the_most_likely_response(model_and_layout):
     model, layout = model_and_layout
     x = torch.tensor(list(itertools.product((0, 1), repeat=D)))
-    mode = class_laws(model, x, layout, 2000, torch.Generator().manual_seed(1), power=None)
+    mode = class_laws(model, x, layout, 2000, torch.Generator().manual_seed(1), power=None).whole
     assert np.allclose(mode.sum(1), 1) and set(np.unique(mode)) <= {0.0, 1.0}
     np.testing.assert_array_equal(mode.argmax(1), exact_class_law(model, layout, x, 60.0).argmax(1))
 
@@ -81,35 +93,122 @@ def test_response_classes_of_hand_made_responses():
     assert response_classes(responses, x, layout).tolist() == [0, 1, 2, 3, 4]
 
 
-def sharpening_table(tv: float, high: float) -> pd.DataFrame:
-    rows = [{"rl.reward": reward, "rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed, "prompts": 256, "tv.final": tv,
-             "tv.final.low": max(tv - 0.01, 0), "tv.final.high": high,
+def interval_columns(column: str, value: float, high: float) -> dict:
+    return {column: value, f"{column}.low": max(value - 0.01, 0), f"{column}.high": high}
+
+
+def sharpening_table(per_prompt: float, high: float, tv: float = 0.01, gap: float = 0.01) -> pd.DataFrame:
+    """Every job: the per-prompt bound (primary) at ``per_prompt`` up to ``high``, the averaged TV at ``tv``."""
+    rows = [{"job": f"{reward}-{beta}-{seed}", "rl.reward": reward, "rl.kl_beta": beta, "task.p_cot": 0.2,
+             "seed": seed, "prompts": 256, "measure_seed": 0, **interval_columns("tv_prompt.final", per_prompt, high),
+             **interval_columns("tv.final", tv, tv + 0.02),
+             **(interval_columns("value_gap", gap, gap + 0.01) if beta == 0 else interval_columns("value_gap", *[
+                 np.nan] * 2)),
              **{f"{law}.chain": 0.1 for law in ("start", "final", "target")}}
             for reward in ("endogenous", "verifiable") for beta in (0.0, 0.5) for seed in (0, 1)]
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize(("tv", "high", "expected"), [(0.01, 0.03, "holds"), (0.2, 0.3, "fails"),
-                                                      (0.03, 0.09, "inconclusive")])
-def test_reaches_sharpened_law_controls(tv, high, expected):
-    outcome = judge_sharpened_law(sharpening_table(tv, high))
+CONTROLS = [(0.02, 0.05, "holds"), (0.3, 0.4, "fails"), (0.06, 0.15, "inconclusive")]
+
+
+@pytest.mark.parametrize(("per_prompt", "high", "expected"), CONTROLS)
+def test_reaches_sharpened_law_controls(per_prompt, high, expected):
+    outcome = judge_sharpened_law(sharpening_table(per_prompt, high))
     assert judge(REGISTRY["parity.endogenous_rl.reaches_sharpened_law_gpt"], outcome).verdict == expected
-    # undecided: (0.09 − 0.03) / (0.05 − 0.03) = 3 times too wide, so 9 × 256 prompts would decide it
-    assert ("about 2304 held-out prompts" in outcome.detail) == (expected == "inconclusive")
+    # undecided: (0.15 − 0.06) / (0.1 − 0.06) = 2.25 times too wide, so 2.25² × 256 prompts would decide it
+    assert ("about 1296 held-out prompts" in outcome.detail) == (expected == "inconclusive")
 
 
-def second_round_table(tv: float, high: float) -> pd.DataFrame:
-    rows = [{"rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed, "tv.round2": tv, "tv.round2.low": max(tv - 0.01, 0),
-             "tv.round2.high": high, "round2.greedy/accuracy": 0.5,
+def test_a_prompt_averaged_tv_past_its_tolerance_is_a_caveat():
+    outcome = judge_sharpened_law(sharpening_table(0.02, 0.05, tv=0.08))
+    assert judge(REGISTRY["parity.endogenous_rl.reaches_sharpened_law_gpt"], outcome).verdict == "holds-with-caveat"
+
+
+def test_remeasure_replaces_only_the_named_rows_and_wants_a_fresh_seed():
+    table = sharpening_table(0.06, 0.15)
+    fresh = table[table["job"] == "endogenous-0.0-1"].assign(prompts=4096, measure_seed=1, **{"tv.final.high": 0.04})
+    merged = remeasure(table, fresh)
+    assert len(merged) == len(table) and merged["job"].is_unique
+    changed = merged.set_index("job")["tv.final.high"] != table.set_index("job")["tv.final.high"]
+    assert list(changed[changed].index) == ["endogenous-0.0-1"]
+    with pytest.raises(ValueError, match="fresh seed"):
+        remeasure(merged, fresh)
+    with pytest.raises(ValueError, match="measure_seed"):
+        remeasure(table.drop(columns="measure_seed"), fresh)
+
+
+def test_per_prompt_bound_sees_what_the_prompt_average_hides():
+    # Two prompts: the policy answers short_right on the first and short_wrong on the second, the target the
+    # reverse.  The prompt-averaged laws are equal (TV 0); per prompt the laws are disjoint (TV 1).
+    policy = np.array([[0, 0, 1, 0, 0], [0, 0, 0, 1, 0]], dtype=float)
+    target = policy[::-1].copy()
+    laws = [ClassLaws(law, (law, law), np.zeros((2, 1))) for law in (policy, target)]
+    assert class_tv(policy, target) == 0
+    tv, low, high = per_prompt_tv_bound(*laws, np.random.default_rng(0))
+    assert tv == pytest.approx(0.5 * np.sqrt(5) * np.sqrt(2)) and low <= tv <= high  # ≥ the true per-prompt TV, 1
+    same = per_prompt_tv_bound(laws[0], laws[0], np.random.default_rng(0))
+    assert same == (0.0, 0.0, 0.0)
+
+
+def test_the_per_prompt_cross_statistic_is_unbiased_for_the_mean_squared_distance():
+    # Per prompt, two class laws; each half is the frequency law of 16 multinomial draws.  Over 4000 replicates the
+    # mean cross statistic is within 4 standard errors of the exact E_x ‖π(x) − q(x)‖²₂, while the plug-in
+    # ‖π̂ − q̂‖²₂ of whole samples is biased upward by many standard errors (the reason for the halves).
+    rng = np.random.default_rng(5)
+    pi, q = rng.dirichlet(np.ones(5), size=3), rng.dirichlet(np.ones(5), size=3)
+    exact = ((pi - q) ** 2).sum(1).mean()
+
+    def frequencies(law: np.ndarray) -> np.ndarray:
+        return np.array([rng.multinomial(16, row) / 16 for row in law])
+
+    cross, plug_in = [], []
+    for _ in range(4000):
+        halves = [(frequencies(pi), frequencies(pi)), (frequencies(q), frequencies(q))]
+        cross.append((((halves[0][0] - halves[1][0]) * (halves[0][1] - halves[1][1])).sum(1)).mean())
+        whole = [(a + b) / 2 for a, b in halves]
+        plug_in.append(((whole[0] - whole[1]) ** 2).sum(1).mean())
+    error = np.std(cross) / np.sqrt(len(cross))
+    assert abs(np.mean(cross) - exact) < 4 * error
+    assert np.mean(plug_in) - exact > 10 * np.std(plug_in) / np.sqrt(len(plug_in))
+
+
+def test_value_gap_is_the_mean_shortfall_from_the_best_draw():
+    target = ClassLaws(np.zeros((2, 5)), (np.zeros((2, 5)),) * 2, np.log(np.array([[0.5, 0.3], [0.2, 0.6]])))
+    final = ClassLaws(np.zeros((2, 5)), (np.zeros((2, 5)),) * 2, np.log(np.array([[0.5, 0.5], [0.2, 0.6]])))
+    gap, low, high = value_gap(final, target, np.random.default_rng(0))
+    expected = (0 + (np.log(0.6) - 0.5 * (np.log(0.2) + np.log(0.6)))) / 2
+    assert gap == pytest.approx(expected) and low <= gap <= high
+
+
+def test_a_hidden_per_prompt_mismatch_fails_the_claim():
+    outcome = judge_sharpened_law(sharpening_table(0.5, 0.6, tv=0.0))
+    assert judge(REGISTRY["parity.endogenous_rl.reaches_sharpened_law_gpt"], outcome).verdict == "fails"
+
+
+@pytest.mark.parametrize(("gap", "expected"), [(0.01, "holds"), (0.2, "fails"), (0.045, "inconclusive")])
+def test_reaches_endogenous_optimum_controls(gap, expected):
+    outcome = judge_optimum_value(sharpening_table(0.02, 0.05, gap=gap))
+    assert judge(REGISTRY["parity.endogenous_rl.reaches_endogenous_optimum_gpt"], outcome).verdict == expected
+
+
+def test_a_table_without_the_per_prompt_columns_names_the_command():
+    with pytest.raises(MissingTable, match="re-measure"):
+        judge_sharpened_law(sharpening_table(0.02, 0.05).drop(columns=["tv_prompt.final"]))
+
+
+def second_round_table(per_prompt: float, high: float) -> pd.DataFrame:
+    rows = [{"rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed,
+             **interval_columns("tv_prompt.round2", per_prompt, high), **interval_columns("tv.round2", 0.01, 0.03),
+             "round2.greedy/accuracy": 0.5,
              **{f"{law}.chain": 0.1 for law in ("start", "round1", "round2", "target")}}
             for beta in (0.5, 2.0) for seed in (0, 1)]
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize(("tv", "high", "expected"), [(0.01, 0.03, "holds"), (0.2, 0.3, "fails"),
-                                                      (0.03, 0.09, "inconclusive")])
-def test_second_round_controls(tv, high, expected):
-    outcome = judge_second_round(second_round_table(tv, high))
+@pytest.mark.parametrize(("per_prompt", "high", "expected"), CONTROLS)
+def test_second_round_controls(per_prompt, high, expected):
+    outcome = judge_second_round(second_round_table(per_prompt, high))
     assert judge(REGISTRY["parity.endogenous_rl.second_round_sharpens_again_gpt"], outcome).verdict == expected
 
 
