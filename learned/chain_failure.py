@@ -37,6 +37,7 @@ gradient pushes each step towards the right bit.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -169,6 +170,9 @@ class ChainFamily:
     """KL coefficients of RL on r̂ (κ = 1 + α/β)"""
     rl: endogenous_rl.RLFamily
     """the RL settings of a learned/endogenous_rl.py profile (only iterations, prompts, group size and lr are read)"""
+    endogenous_iterations: int
+    """iterations of RL on r̂, which reaches its end point on the chain slowly (share of the predicted move of
+    −log(1 − F) at d = 8, p_cot = 0.2, β = 1, 3 seeds: 0.15 / 0.64 / 0.95 after 100 / 400 / 1600 iterations)"""
     exact_up_to: int
     """every prompt of {0,1}^d is scored up to this d; above it ``prompts`` prompts drawn per seed"""
     prompts: int
@@ -176,11 +180,24 @@ class ChainFamily:
 
 
 FAMILIES = {"quick": ChainFamily(d_grid=(4, 6, 8), p_grid=(0.2, 0.45), seeds=3, ntp_steps=70, betas=(1.0,),
-                                 rl=endogenous_rl.FAMILIES["quick"], exact_up_to=12, prompts=4096),
+                                 rl=endogenous_rl.FAMILIES["quick"], endogenous_iterations=400, exact_up_to=12,
+                                 prompts=4096),
             "full": ChainFamily(d_grid=(4, 6, 8, 12, 16, 24, 32), p_grid=(0.2, 0.45), seeds=5, ntp_steps=100,
-                                betas=(0.5, 1.0, 2.0), rl=endogenous_rl.FAMILIES["full"], exact_up_to=12, prompts=8192)}
+                                betas=(0.5, 1.0, 2.0), rl=endogenous_rl.FAMILIES["full"], endogenous_iterations=1600,
+                                exact_up_to=12, prompts=8192)}
 # The columns of `predicted_sharpening`, NaN in the rows that predict nothing (NTP, GRPO).
 PREDICTED = ("predicted_failure", "predicted_step_error", "token_level_failure", "predicted_greedy_long")
+HALF_BUDGET = "chain_failure_half_budget"  # F after half the RL iterations (RL on r̂ only; NaN in the other rows)
+
+
+def failure_after(iterations: int, x: torch.Tensor, into: dict) -> Callable[[int, torch.nn.Module], None]:
+    """A run_policy_gradient hook writing F(d) of the policy after ``iterations`` iterations to
+    ``into[HALF_BUDGET]`` (exact on the prompts x, as `model_metrics`)."""
+    def record(iteration: int, policy: torch.nn.Module) -> None:
+        if iteration == iterations:
+            with torch.no_grad():
+                into[HALF_BUDGET] = failure_summary(chain_step_errors(step_log_laws(policy, x), x))["chain_failure"]
+    return record
 
 
 def measure_seed(family: ChainFamily, d: int, p_cot: float, data_seed: int, rollout_seed: int,
@@ -193,13 +210,16 @@ def measure_seed(family: ChainFamily, d: int, p_cot: float, data_seed: int, roll
          torch.randint(0, 2, (family.prompts, d), generator=torch.Generator().manual_seed(prompt_seed)))
     start = train_linear_ntp(d, p_cot, family.ntp_steps, data_seed)
     start_laws = step_log_laws(start, x)
-    nan = dict.fromkeys(PREDICTED, float("nan"))
+    nan = dict.fromkeys((*PREDICTED, HALF_BUDGET), float("nan"))
     rows = [{"arm": "ntp", "beta": 0.0, "kappa": 1.0, **model_metrics(start, x), **nan}]
     for beta in family.betas:
         kappa = 1 + endogenous_rl.ALPHA / beta
-        model, _ = endogenous_rl.run_policy_gradient(start, layout, family.rl.endogenous(beta), rollout_seed)
+        half = {HALF_BUDGET: float("nan")}  # the claim's convergence guard: F half-way through the budget
+        model, _ = endogenous_rl.run_policy_gradient(
+            start, layout, family.rl.endogenous(beta, iterations=family.endogenous_iterations), rollout_seed,
+            failure_after(family.endogenous_iterations // 2, x, half))
         rows.append({"arm": "endogenous", "beta": beta, "kappa": kappa, **model_metrics(model, x),
-                     **predicted_sharpening(start_laws, x, kappa)})
+                     **predicted_sharpening(start_laws, x, kappa), **half})
     model, _ = endogenous_rl.run_policy_gradient(start, layout, family.rl.rl_config(algo="grpo"), rollout_seed)
     rows.append({"arm": "grpo", "beta": 0.0, "kappa": float("nan"), **model_metrics(model, x), **nan})
     return [{"d": d, "p_cot": p_cot, "data_seed": data_seed, "prompts": len(x), **row} for row in rows]

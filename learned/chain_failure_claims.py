@@ -263,8 +263,10 @@ def sharpening_moves(rows) -> list[dict]:
     for start, run in paired(rows, "endogenous"):
         predicted = np.log1p(-run["predicted_failure"]) - np.log1p(-start["chain_failure"])
         moved = np.log1p(-run["chain_failure"]) - np.log1p(-start["chain_failure"])
+        moved_half = np.log1p(-run["chain_failure_half_budget"]) - np.log1p(-start["chain_failure"])
         moves.append({**cell(run), "beta": run["beta"], "seed_index": run["seed_index"], "predicted_move": predicted,
-                      "share": moved / predicted, "drop": start["chain_failure"] - run["chain_failure"],
+                      "share": moved / predicted, "share_half_budget": moved_half / predicted,
+                      "drop": start["chain_failure"] - run["chain_failure"],
                       "token_gap": abs(run["token_level_failure"] / run["predicted_failure"] - 1),
                       "step_exponent": logit(run["later_step_error"]) / logit(start["later_step_error"])})
     return moves
@@ -274,9 +276,26 @@ def cell_beta(row) -> dict:
     return {**cell(row), "beta": row["beta"]}
 
 
-def judge_endogenous(rows) -> Outcome:
+def still_rising(share: list[dict], growth: list[dict]) -> tuple[list[dict], list[tuple[dict, float]]]:
+    """The share per cell with its convergence guard, and the (cell, growth) pairs it opened.  Where the share still
+    grew over the second half of the budget (the t-interval of share − share at half the budget above 0) and is below
+    MOVE_SHARE, the run has not reached its end point, so the share there bounds the end point from below only: its
+    interval is opened up to 1 (the full predicted move), which leaves the cell undecided instead of failing at a
+    budget too small to tell."""
+    guarded, rising = [], []
+    for cell_share, cell_growth in zip(share, growth, strict=True):
+        if cell_growth["low"] > 0 and cell_share["value"] < MOVE_SHARE:
+            cell_share = {**cell_share, "high": max(cell_share["high"], 1.0)}
+            rising.append((cell_share, cell_growth["value"]))
+        guarded.append(cell_share)
+    return guarded, rising
+
+
+def judge_endogenous(rows, iterations: int) -> Outcome:
     moves = sharpening_moves(rows)
-    share, drop = over_seeds(moves, lambda m: m["share"], cell_beta), over_seeds(moves, lambda m: m["drop"], cell_beta)
+    drop = over_seeds(moves, lambda m: m["drop"], cell_beta)
+    share, rising = still_rising(over_seeds(moves, lambda m: m["share"], cell_beta),
+                                 over_seeds(moves, lambda m: m["share"] - m["share_half_budget"], cell_beta))
     informative = [s["value"] >= MOVE_FLOOR for s in over_seeds(moves, lambda m: m["predicted_move"], cell_beta)]
     exponent = over_seeds(moves, lambda m: m["step_exponent"], lambda m: {"beta": m["beta"], "p_cot": m["p_cot"]})
     return Outcome(
@@ -289,7 +308,11 @@ def judge_endogenous(rows) -> Outcome:
                   "largest mean share": float(max(s["value"] for s in share)),
                   "per-step effective exponent (κ predicted)": {cell_label(s): round(s["value"], 3)
                                                                  for s in exponent}},
-        detail="F(d), NTP: " + failure_listing(rows, "ntp") + " | RL on r̂: " + failure_listing(rows, "endogenous")
+        detail=(f"Still rising at {iterations} RL iterations (share − share at {iterations // 2}; these cells are "
+                f"left undecided, a run of ≥ {4 * iterations} iterations would tell): "
+                + ", ".join(f"{cell_label(s)}: {s['value']:.2f} (+{growth:.2f})" for s, growth in rising) + " | "
+                if rising else "")
+               + "F(d), NTP: " + failure_listing(rows, "ntp") + " | RL on r̂: " + failure_listing(rows, "endogenous")
                + " | its optimum π̂^κ/Z: " + failure_listing(rows, "endogenous", "predicted_failure")
                + " | per-step effective exponent logit(ε_RL)/logit(ε_NTP), steps t ≥ 3 (predicted κ): "
                + ", ".join(f"{cell_label(s)}: {s['value']:.2f}" for s in exponent)
@@ -308,15 +331,17 @@ def judge_endogenous(rows) -> Outcome:
                  "that of its optimum π̂^κ/Z, κ = 1 + α/β, whose per-step chain error is ≈ ε̂^κ (compounding at the "
                  "sharpened rate): at least half of the predicted move of −log(1 − F(d)), at every d.",
        check="The runs of chain_failure.ntp_compounds_linear; RL on r̂ from each checkpoint with the settings of "
-             "learned/endogenous_rl.py (quick: β = 1, 100 iterations; full: β ∈ {0.5, 1, 2}, 200 iterations).  "
+             "learned/endogenous_rl.py (quick: β = 1, 400 iterations; full: β ∈ {0.5, 1, 2}, 1600 iterations).  "
              "F_κ(d) = 1 − E_x Π_t (1 − ε_κ,t(x)) is exact given the checkpoint (backward messages).  Primary, per "
              "(p_cot, d, β), t over seeds: [log(1 − F_RL) − log(1 − F_NTP)] / [log(1 − F_κ) − log(1 − F_NTP)] ≥ 0.5 "
              "(the MOVE_SHARE of endogenous_rl.kl_sharpening_linear, on the additive scale of compounding; cells "
-             "where the predicted move is below 0.01 are not informative).  Secondary: F_NTP − F_RL ≥ 0 per cell; "
+             "where the predicted move is below 0.01 are not informative; a cell below 0.5 whose share still grew "
+             "over the second half of the RL budget, t-interval over seeds above 0, is undecided: its end point is "
+             "not reached).  Secondary: F_NTP − F_RL ≥ 0 per cell; "
              "|F_token/F_κ − 1| ≤ 0.1 per run (the token-level reading π̂(bit)^κ is close on trained checkpoints).  "
              "Reported: the per-step effective exponent logit(ε_RL)/logit(ε_NTP) (κ predicted), long fractions.")
 def check_endogenous(ctx: Context) -> Outcome:
-    return judge_endogenous(chain_runs(ctx.profile, ctx.seed))
+    return judge_endogenous(chain_runs(ctx.profile, ctx.seed), FAMILIES[ctx.profile].endogenous_iterations)
 
 
 # --- (3) GRPO lowers the sampled chain's failure ----------------------------------------------------------------------

@@ -43,6 +43,7 @@ The only randomness is in NTP's data stream and the RL rollouts (the seeds).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,13 +129,19 @@ def law_metrics(model: torch.nn.Module, log_law: torch.Tensor, table: ResponseTa
             "long_fraction": float((law * table.long).sum(1).mean())}
 
 
-def run_policy_gradient(start: torch.nn.Module, layout: ParityLayout, cfg: RLConfig, seed: int
+def run_policy_gradient(start: torch.nn.Module, layout: ParityLayout, cfg: RLConfig, seed: int,
+                        on_iteration: Callable[[int, torch.nn.Module], None] | None = None
                         ) -> tuple[torch.nn.Module, float]:
     """RL from a copy of ``start`` (frozen copy as the reference / reward model) through toy.policy_gradient.iterate;
-    returns the trained model and the mean reward of the last iteration."""
+    returns the trained model and the mean reward of the last iteration.  ``on_iteration(n, model)`` is called after
+    iteration n (1-based), e.g. to keep the policy at half the budget for a convergence check."""
     model = copy.deepcopy(start).float().train()
     reference = copy.deepcopy(start).float().eval().requires_grad_(False)
-    history = list(policy_gradient.iterate(model, reference, layout, cfg, torch.Generator().manual_seed(seed)))
+    history = []
+    for record in policy_gradient.iterate(model, reference, layout, cfg, torch.Generator().manual_seed(seed)):
+        history.append(record)
+        if on_iteration is not None:
+            on_iteration(len(history), model)
     return model.eval(), history[-1]["reward/mean"]
 
 
@@ -166,8 +173,9 @@ class RLFamily:
     """c of the planted reward r̂ + c·[long] (run at β = 1 for p_cot < 1/3)"""
 
     def rl_config(self, **fields) -> RLConfig:
-        return RLConfig(iterations=self.iterations, prompts=self.prompts, group_size=self.group_size, lr=self.lr,
-                        **fields)
+        """The family's iterations, prompts, group size and lr, with ``fields`` on top (any of them included)."""
+        return RLConfig(**{"iterations": self.iterations, "prompts": self.prompts, "group_size": self.group_size,
+                           "lr": self.lr, **fields})
 
     def endogenous(self, beta: float, **fields) -> RLConfig:
         """RL on r̂ with the exact whole-response KL gradient and the unbiased leave-one-out group baseline."""

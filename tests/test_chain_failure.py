@@ -15,6 +15,7 @@ from learned.chain_failure import (
     FAMILIES,
     chain_step_errors,
     enumerated_step_errors,
+    failure_after,
     failure_summary,
     greedy_continues,
     measure_seed,
@@ -24,6 +25,7 @@ from learned.chain_failure import (
 )
 from learned.endogenous_rl import log_response_law, response_table, sharpen
 from learned.parity_linear import all_inputs, fit_population_ntp
+from learned.reward_model_accuracy import train_linear_ntp
 from toy.compounding import chain_error_profile
 from toy.evaluate import with_separator
 from toy.parity import ParityLayout, read_responses, sample_reference_long
@@ -137,26 +139,34 @@ def compounded(eps_step: float, eps_first: float, d: int) -> float:
     return 1 - (1 - eps_first) * (1 - eps_step) ** (d - 2)
 
 
+def covering(share: float, start: float, optimum: float) -> float:
+    """The F that covers ``share`` of the move of −log(1 − F) from ``start`` to ``optimum``."""
+    return 1 - np.exp(np.log1p(-start) + share * (np.log1p(-optimum) - np.log1p(-start)))
+
+
 def planted_rows(share: float = 0.9, grpo_factor: float = 0.3, grpo_long: float = 0.9,
-                 measured_step_factor: float = 1.0) -> list[dict]:
+                 measured_step_factor: float = 1.0, half_budget_share: float | None = None) -> list[dict]:
     """Rows of a family whose NTP chain compounds exactly: F(d) = 1 − (1 − ε_2)(1 − ε)^(d−2), ε per seed; RL on r̂
-    covers ``share`` of the move of −log(1 − F) to π̂²/Z (ε → ε², ε_2 → ε_2²); GRPO has F × ``grpo_factor`` and
-    long fraction ``grpo_long``; the NTP rows report ``measured_step_factor`` × ε as their teacher-forced error."""
+    covers ``share`` of the move of −log(1 − F) to π̂²/Z (ε → ε², ε_2 → ε_2²), and ``half_budget_share`` (default:
+    the same, converged) half-way through its budget, less 0.01 per seed; GRPO has F × ``grpo_factor`` and long
+    fraction ``grpo_long``; the NTP rows report ``measured_step_factor`` × ε as their teacher-forced error."""
     rows = []
     for p_cot in (0.2, 0.45):
         for d in (4, 6, 8):
             for seed in range(3):
                 eps, first = 0.05 + 0.002 * seed, 0.1 + 0.003 * seed
                 ntp, optimum = compounded(eps, first, d), compounded(eps**2, first**2, d)
-                rl = 1 - np.exp(np.log1p(-ntp) + share * (np.log1p(-optimum) - np.log1p(-ntp)))
+                rl = covering(share, ntp, optimum)
+                half = covering(share if half_budget_share is None else half_budget_share - 0.01 * seed, ntp, optimum)
                 base = {"d": d, "p_cot": p_cot, "seed_index": seed, "independent_steps": 0.0,
                         "later_step_error": eps, "first_step_error": first, "step_error": eps,
                         "long_fraction": p_cot, "greedy_accuracy": 0.5, "greedy_long": 0.0,
                         "predicted_failure": float("nan"), "token_level_failure": float("nan"),
-                        "predicted_greedy_long": float("nan")}
+                        "predicted_greedy_long": float("nan"), "chain_failure_half_budget": float("nan")}
                 rows += [{**base, "arm": "ntp", "beta": 0.0, "chain_failure": ntp, "sampled_chain_failure": ntp,
                           "later_step_error": measured_step_factor * eps},
                          {**base, "arm": "endogenous", "beta": 1.0, "chain_failure": rl, "sampled_chain_failure": rl,
+                          "chain_failure_half_budget": half,
                           "later_step_error": 1 - (1 - rl) ** (1 / (d - 1)), "predicted_failure": optimum,
                           "token_level_failure": optimum, "predicted_greedy_long": 0.0},
                          {**base, "arm": "grpo", "beta": 0.0, "chain_failure": grpo_factor * ntp,
@@ -166,7 +176,7 @@ def planted_rows(share: float = 0.9, grpo_factor: float = 0.3, grpo_long: float 
 
 def verdict(claim_id: str, rows) -> str:
     judges = {"chain_failure.ntp_compounds_linear": claims.judge_compounding,
-              "chain_failure.endogenous_rl_sharpens_chain_linear": claims.judge_endogenous,
+              "chain_failure.endogenous_rl_sharpens_chain_linear": lambda rows: claims.judge_endogenous(rows, 100),
               "chain_failure.grpo_lowers_chain_failure_linear": claims.judge_grpo}
     return judge(REGISTRY[claim_id], judges[claim_id](rows)).verdict
 
@@ -180,6 +190,28 @@ def test_compounding_controls():
 def test_endogenous_controls():
     assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", planted_rows(share=0.9)) == "holds"
     assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", planted_rows(share=0.1)) == "fails"
+    # Below the tolerance but still rising over the second half of the budget: the end point is not reached yet.
+    rising = planted_rows(share=0.1, half_budget_share=0.05)
+    assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", rising) == "inconclusive"
+    assert "a run of ≥ 400 iterations would tell" in claims.judge_endogenous(rising, 100).detail
+    # Rising, but already past the tolerance: decided.
+    assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear",
+                   planted_rows(share=0.9, half_budget_share=0.5)) == "holds"
+
+
+def test_the_half_budget_hook_records_the_policy_half_way():
+    family = dataclasses.replace(FAMILIES["quick"], ntp_steps=40,
+                                 rl=dataclasses.replace(FAMILIES["quick"].rl, iterations=6))
+    x, seen = all_inputs(4), {}
+    hook = failure_after(3, x, seen)
+    start = train_linear_ntp(4, 0.45, family.ntp_steps, 1)
+    hook(2, start)
+    assert seen == {}
+    hook(3, start)
+    expected = failure_summary(chain_step_errors(step_log_laws(start, x), x))["chain_failure"]
+    assert seen == {"chain_failure_half_budget": expected}
+    rows = {r["arm"]: r for r in measure_seed(family, 4, 0.45, 1, 2, 3)}
+    assert 0 < rows["endogenous"]["chain_failure_half_budget"] < 1
 
 
 def test_grpo_controls():
