@@ -85,7 +85,7 @@ EXPECTED_CORE_SECONDS = {
     "sweep_rl_variants": 55000, "sweep_endogenous_rl": 12600, "sweep_fig3_rl_curves": 12000,
     "sweep_fig2_threshold": 11200, "sweep_scaling_linear": 9000, "sweep_scaling_rl": 9000,
     "sweep_scaling_linear_laws": 7000, "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400, "sweep_scaling_ntp": 4000,
-    "sweep_d50": 2300, "sweep_fig4_star": 1500,
+    "sweep_d50": 2300, "sweep_fig4_star": 1500, "sweep_scaling_linear_rounds": 1400,
 }
 
 

@@ -480,6 +480,26 @@ def test_star_odds_gain_controls_split_the_round_into_filter_and_refit():
     assert verdict(filter_only, scaling_checks.judge_odds_gain(*weak_filter, "filter_gain", "filter")) == "fails"
 
 
+def large_round_runs(refit_bits: float, rounds_law) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sweep_scaling_linear_rounds tables of scripted runs at d = 16: costs by linear_runs, STaR rounds by
+    star_trajectories (renamed to linear_runs' jobs)."""
+    p_cots = (2.0 ** -10, 2.0 ** -6, 2.0 ** -3)
+    runs = linear_runs(rounds_law, lambda p: 1e5 / p, p_cots, sizes=(16,))
+    _, steps = star_trajectories(refit_bits, p_cots=p_cots)
+    fields = [dict(part.split("=") for part in job.split(",")) for job in steps["job"]]
+    return runs, steps.assign(job=[f"16-{float(f['task.p_cot'])}-{f['seed']}" for f in fields])
+
+
+def test_star_odds_double_with_large_rounds_controls():
+    claim = "parity.scaling.star_odds_double_with_large_rounds"
+    faithful = scaling_checks.judge_large_rounds(*large_round_runs(0.0, lambda p: log_odds(p) + 2))
+    assert verdict(claim, faithful) == "holds"
+    assert verdict(claim, scaling_checks.judge_large_rounds(*large_round_runs(-0.5, lambda p: log_odds(p) + 2))) == \
+        "fails"
+    slow_rounds = scaling_checks.judge_large_rounds(*large_round_runs(0.0, lambda p: 3 * log_odds(p)))
+    assert verdict(claim, slow_rounds) == "holds-with-caveat"
+
+
 def test_ntp_samples_inverse_p_controls():
     claim = "parity.scaling.ntp_samples_inverse_p"
     inverse = cost_table(linear_runs(lambda p: 2.0, lambda p: 5e3 / p))
@@ -628,7 +648,8 @@ def test_every_job_of_the_laws_sweep_gets_its_law_of_d(compose_typed):
 SCALING_SWEEPS = {"scaling_ntp": ("gpt", "none", "greedy/accuracy"),
                   "scaling_rl": ("gpt", "grpo", "teacher_forced/chain_accuracy"),
                   "scaling_linear": ("linear", "star", "teacher_forced/chain_probability"),
-                  "scaling_linear_laws": ("linear", "star", "teacher_forced/chain_probability")}
+                  "scaling_linear_laws": ("linear", "star", "teacher_forced/chain_probability"),
+                  "scaling_linear_rounds": ("linear", "star", "teacher_forced/chain_probability")}
 
 
 @pytest.mark.parametrize("name", sorted(SCALING_SWEEPS))
