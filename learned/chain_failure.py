@@ -183,7 +183,7 @@ FAMILIES = {"quick": ChainFamily(d_grid=(4, 6, 8), p_grid=(0.2, 0.45), seeds=3, 
                                  rl=endogenous_rl.FAMILIES["quick"], endogenous_iterations=400, exact_up_to=12,
                                  prompts=4096),
             "full": ChainFamily(d_grid=(4, 6, 8, 12, 16, 24, 32), p_grid=(0.2, 0.45), seeds=5, ntp_steps=100,
-                                betas=(0.5, 1.0, 2.0), rl=endogenous_rl.FAMILIES["full"], endogenous_iterations=1600,
+                                betas=(0.5, 1.0, 2.0), rl=endogenous_rl.FAMILIES["full"], endogenous_iterations=800,
                                 exact_up_to=12, prompts=8192)}
 # The columns of `predicted_sharpening`, NaN in the rows that predict nothing (NTP, GRPO).
 PREDICTED = ("predicted_failure", "predicted_step_error", "token_level_failure", "predicted_greedy_long")

@@ -331,7 +331,7 @@ def judge_endogenous(rows, iterations: int) -> Outcome:
                  "that of its optimum π̂^κ/Z, κ = 1 + α/β, whose per-step chain error is ≈ ε̂^κ (compounding at the "
                  "sharpened rate): at least half of the predicted move of −log(1 − F(d)), at every d.",
        check="The runs of chain_failure.ntp_compounds_linear; RL on r̂ from each checkpoint with the settings of "
-             "learned/endogenous_rl.py (quick: β = 1, 400 iterations; full: β ∈ {0.5, 1, 2}, 1600 iterations).  "
+             "learned/endogenous_rl.py (quick: β = 1, 400 iterations; full: β ∈ {0.5, 1, 2}, 800 iterations).  "
              "F_κ(d) = 1 − E_x Π_t (1 − ε_κ,t(x)) is exact given the checkpoint (backward messages).  Primary, per "
              "(p_cot, d, β), t over seeds: [log(1 − F_RL) − log(1 − F_NTP)] / [log(1 − F_κ) − log(1 − F_NTP)] ≥ 0.5 "
              "(the MOVE_SHARE of endogenous_rl.kl_sharpening_linear, on the additive scale of compounding; cells "
