@@ -8,7 +8,6 @@ findings at quick size.  Measurements run on a small planted family (seconds); t
 
 import numpy as np
 import pytest
-import torch
 
 import theory.average_reward_claims as avg
 import theory.average_reward_optima_claims as optima
@@ -46,12 +45,7 @@ def verdict(claim_id: str, outcome) -> str:
     return judge(REGISTRY[claim_id], outcome).verdict
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny solves: extra threads only contend with the other test workers
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny solves (tests/conftest.py)
 
 
 def planted_instance(label: str, family: str, p_human: np.ndarray, rng: np.random.Generator) -> dict:

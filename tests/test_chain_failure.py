@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from core.ledger import REGISTRY, Context, evaluate, judge
-from core.runio import torch_threads
 from learned import chain_failure_claims as claims
 from learned.chain_failure import (
     FAMILIES,
@@ -36,10 +35,7 @@ CONTROLLED_CLAIMS = {"chain_failure.ntp_compounds_linear", "chain_failure.sequen
                      "chain_failure.grpo_lowers_chain_failure_linear"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny solves (tests/conftest.py)
 
 
 def weak_chain(d: int, p_cot: float = 0.45):

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from core.ledger import REGISTRY, Context, judge
-from core.runio import torch_threads
 from learned import endogenous_rl_claims as claims
 from learned.endogenous_rl import (
     FAMILIES,
@@ -41,10 +40,7 @@ CONTROLLED_CLAIMS = {"endogenous_rl.solves_only_above_third_linear", "endogenous
 D = 4  # tests run on 16 prompts x 63 responses
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny solves (tests/conftest.py)
 
 
 def random_linear(d: int, scale: float, seed: int) -> LinearAR:

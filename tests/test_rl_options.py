@@ -12,7 +12,7 @@ import torch
 
 import toy.post_train
 import toy.train
-from core.runio import METRICS, torch_threads
+from core.runio import METRICS
 from toy import policy_gradient
 from toy.config import EvalConfig, LinearConfig, OptimConfig, PostTrainRunConfig, RLConfig, TaskConfig, TrainRunConfig
 from toy.models import build_model
@@ -23,10 +23,7 @@ from toy.sampling import response_log_dists, token_log_probs
 LAYOUT = ParityLayout(4)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny solves (tests/conftest.py)
 
 
 def linear_start(seed: int = 0) -> torch.nn.Module:

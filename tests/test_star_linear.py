@@ -28,12 +28,7 @@ D, BIG = 8, 30.0
 LAYOUT = ParityLayout(D)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # small batches: extra threads only contend with the background sweep
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny solves (tests/conftest.py)
 
 
 def chain_model(step_error: float, long_fraction: float) -> LinearAR:
