@@ -169,7 +169,7 @@ class ChainFamily:
     betas: tuple[float, ...]
     """KL coefficients of RL on r̂ (κ = 1 + α/β)"""
     rl: endogenous_rl.RLFamily
-    """the RL settings of a learned/endogenous_rl.py profile (only iterations, prompts, group size and lr are read)"""
+    """the RL settings of a learned/endogenous_rl.py profile (prompts, group size and lr; its iterations: GRPO's)"""
     endogenous_iterations: int
     """iterations of RL on r̂, which reaches its end point on the chain slowly (share of the predicted move of
     −log(1 − F) at d = 8, p_cot = 0.2, β = 1, 3 seeds: 0.15 / 0.64 / 0.95 after 100 / 400 / 1600 iterations)"""
@@ -187,16 +187,18 @@ FAMILIES = {"quick": ChainFamily(d_grid=(4, 6, 8), p_grid=(0.2, 0.45), seeds=3, 
                                 exact_up_to=12, prompts=8192)}
 # The columns of `predicted_sharpening`, NaN in the rows that predict nothing (NTP, GRPO).
 PREDICTED = ("predicted_failure", "predicted_step_error", "token_level_failure", "predicted_greedy_long")
-HALF_BUDGET = "chain_failure_half_budget"  # F after half the RL iterations (RL on r̂ only; NaN in the other rows)
+# F of RL on r̂ after a quarter and a half of its iterations (the claim's convergence guard; NaN in the other rows).
+BUDGET_CHECKPOINTS = {4: "chain_failure_quarter_budget", 2: "chain_failure_half_budget"}
 
 
-def failure_after(iterations: int, x: torch.Tensor, into: dict) -> Callable[[int, torch.nn.Module], None]:
-    """A run_policy_gradient hook writing F(d) of the policy after ``iterations`` iterations to
-    ``into[HALF_BUDGET]`` (exact on the prompts x, as `model_metrics`)."""
+def failures_at(checkpoints: dict[int, str], x: torch.Tensor, into: dict) -> Callable[[int, torch.nn.Module], None]:
+    """A run_policy_gradient hook writing F(d) of the policy after n iterations to ``into[checkpoints[n]]`` (exact on
+    the prompts x, as `model_metrics`)."""
     def record(iteration: int, policy: torch.nn.Module) -> None:
-        if iteration == iterations:
+        if iteration in checkpoints:
             with torch.no_grad():
-                into[HALF_BUDGET] = failure_summary(chain_step_errors(step_log_laws(policy, x), x))["chain_failure"]
+                into[checkpoints[iteration]] = failure_summary(chain_step_errors(step_log_laws(policy, x), x))[
+                    "chain_failure"]
     return record
 
 
@@ -210,16 +212,17 @@ def measure_seed(family: ChainFamily, d: int, p_cot: float, data_seed: int, roll
          torch.randint(0, 2, (family.prompts, d), generator=torch.Generator().manual_seed(prompt_seed)))
     start = train_linear_ntp(d, p_cot, family.ntp_steps, data_seed)
     start_laws = step_log_laws(start, x)
-    nan = dict.fromkeys((*PREDICTED, HALF_BUDGET), float("nan"))
+    nan = dict.fromkeys((*PREDICTED, *BUDGET_CHECKPOINTS.values()), float("nan"))
     rows = [{"arm": "ntp", "beta": 0.0, "kappa": 1.0, **model_metrics(start, x), **nan}]
     for beta in family.betas:
         kappa = 1 + endogenous_rl.ALPHA / beta
-        half = {HALF_BUDGET: float("nan")}  # the claim's convergence guard: F half-way through the budget
+        partial = dict.fromkeys(BUDGET_CHECKPOINTS.values(), float("nan"))
+        checkpoints = {family.endogenous_iterations // part: column for part, column in BUDGET_CHECKPOINTS.items()}
         model, _ = endogenous_rl.run_policy_gradient(
             start, layout, family.rl.endogenous(beta, iterations=family.endogenous_iterations), rollout_seed,
-            failure_after(family.endogenous_iterations // 2, x, half))
+            failures_at(checkpoints, x, partial))
         rows.append({"arm": "endogenous", "beta": beta, "kappa": kappa, **model_metrics(model, x),
-                     **predicted_sharpening(start_laws, x, kappa), **half})
+                     **predicted_sharpening(start_laws, x, kappa), **partial})
     model, _ = endogenous_rl.run_policy_gradient(start, layout, family.rl.rl_config(algo="grpo"), rollout_seed)
     rows.append({"arm": "grpo", "beta": 0.0, "kappa": float("nan"), **model_metrics(model, x), **nan})
     return [{"d": d, "p_cot": p_cot, "data_seed": data_seed, "prompts": len(x), **row} for row in rows]

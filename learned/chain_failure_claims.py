@@ -22,6 +22,7 @@ from core.intervals import t_interval
 from core.ledger import Context, Criterion, Outcome, claim
 from core.runio import torch_threads
 from learned.chain_failure import (
+    BUDGET_CHECKPOINTS,
     FAMILIES,
     chain_step_errors,
     enumerated_step_errors,
@@ -263,9 +264,11 @@ def sharpening_moves(rows) -> list[dict]:
     for start, run in paired(rows, "endogenous"):
         predicted = np.log1p(-run["predicted_failure"]) - np.log1p(-start["chain_failure"])
         moved = np.log1p(-run["chain_failure"]) - np.log1p(-start["chain_failure"])
-        moved_half = np.log1p(-run["chain_failure_half_budget"]) - np.log1p(-start["chain_failure"])
+        partial = {f"share_{column.removeprefix('chain_failure_')}":
+                   (np.log1p(-run[column]) - np.log1p(-start["chain_failure"])) / predicted
+                   for column in BUDGET_CHECKPOINTS.values()}
         moves.append({**cell(run), "beta": run["beta"], "seed_index": run["seed_index"], "predicted_move": predicted,
-                      "share": moved / predicted, "share_half_budget": moved_half / predicted,
+                      "share": moved / predicted, **partial,
                       "drop": start["chain_failure"] - run["chain_failure"],
                       "token_gap": abs(run["token_level_failure"] / run["predicted_failure"] - 1),
                       "step_exponent": logit(run["later_step_error"]) / logit(start["later_step_error"])})
@@ -276,17 +279,33 @@ def cell_beta(row) -> dict:
     return {**cell(row), "beta": row["beta"]}
 
 
-def still_rising(share: list[dict], growth: list[dict]) -> tuple[list[dict], list[tuple[dict, float]]]:
-    """The share per cell with its convergence guard, and the (cell, growth) pairs it opened.  Where the share still
-    grew over the second half of the budget (the t-interval of share − share at half the budget above 0) and is below
-    MOVE_SHARE, the run has not reached its end point, so the share there bounds the end point from below only: its
-    interval is opened up to 1 (the full predicted move), which leaves the cell undecided instead of failing at a
-    budget too small to tell."""
+def projected_share(share: float, first_growth: float, second_growth: float) -> float:
+    """Where a share still moving ends if its growth keeps shrinking geometrically: share + g₂ r/(1 − r), with g₁, g₂
+    its growth over the second quarter and the second half of the budget and r = g₂/g₁ (per doubling of the
+    iterations); inf when it is not slowing down (r ≥ 1), the share itself when it no longer grows (g₂ ≤ 0)."""
+    if second_growth <= 0:
+        return share
+    if first_growth <= second_growth:
+        return np.inf
+    ratio = second_growth / first_growth
+    return share + second_growth * ratio / (1 - ratio)
+
+
+def still_rising(share: list[dict], first_growth: list[dict], second_growth: list[dict]
+                 ) -> tuple[list[dict], list[tuple[dict, float, float]]]:
+    """The share per cell with its convergence guard, and the (cell, growth, projected end) triples it opened.
+
+    Where the share is below MOVE_SHARE but still grew over the second half of the budget (the t-interval over seeds
+    of the growth above 0) and its geometric projection (projected_share, on the means over seeds) reaches
+    MOVE_SHARE, the run has not reached its end point and could still pass: its interval is opened up to the
+    projection (at most 1, the full predicted move), which leaves the cell undecided.  A share creeping towards an
+    end below MOVE_SHARE keeps its interval and fails."""
     guarded, rising = [], []
-    for cell_share, cell_growth in zip(share, growth, strict=True):
-        if cell_growth["low"] > 0 and cell_share["value"] < MOVE_SHARE:
-            cell_share = {**cell_share, "high": max(cell_share["high"], 1.0)}
-            rising.append((cell_share, cell_growth["value"]))
+    for cell_share, first, second in zip(share, first_growth, second_growth, strict=True):
+        projection = projected_share(cell_share["value"], first["value"], second["value"])
+        if second["low"] > 0 and cell_share["value"] < MOVE_SHARE <= projection:
+            cell_share = {**cell_share, "high": max(cell_share["high"], min(projection, 1.0))}
+            rising.append((cell_share, second["value"], projection))
         guarded.append(cell_share)
     return guarded, rising
 
@@ -294,8 +313,10 @@ def still_rising(share: list[dict], growth: list[dict]) -> tuple[list[dict], lis
 def judge_endogenous(rows, iterations: int) -> Outcome:
     moves = sharpening_moves(rows)
     drop = over_seeds(moves, lambda m: m["drop"], cell_beta)
-    share, rising = still_rising(over_seeds(moves, lambda m: m["share"], cell_beta),
-                                 over_seeds(moves, lambda m: m["share"] - m["share_half_budget"], cell_beta))
+    share, rising = still_rising(
+        over_seeds(moves, lambda m: m["share"], cell_beta),
+        over_seeds(moves, lambda m: m["share_half_budget"] - m["share_quarter_budget"], cell_beta),
+        over_seeds(moves, lambda m: m["share"] - m["share_half_budget"], cell_beta))
     informative = [s["value"] >= MOVE_FLOOR for s in over_seeds(moves, lambda m: m["predicted_move"], cell_beta)]
     exponent = over_seeds(moves, lambda m: m["step_exponent"], lambda m: {"beta": m["beta"], "p_cot": m["p_cot"]})
     return Outcome(
@@ -308,10 +329,10 @@ def judge_endogenous(rows, iterations: int) -> Outcome:
                   "largest mean share": float(max(s["value"] for s in share)),
                   "per-step effective exponent (κ predicted)": {cell_label(s): round(s["value"], 3)
                                                                  for s in exponent}},
-        detail=(f"Still rising at {iterations} RL iterations (share − share at {iterations // 2}; these cells are "
-                f"left undecided, a run of ≥ {4 * iterations} iterations would tell): "
-                + ", ".join(f"{cell_label(s)}: {s['value']:.2f} (+{growth:.2f})" for s, growth in rising) + " | "
-                if rising else "")
+        detail=(f"Still rising at {iterations} RL iterations towards an end past {MOVE_SHARE} (share, its growth "
+                f"since iteration {iterations // 2}, its geometric projection; undecided: a longer run would tell): "
+                + ", ".join(f"{cell_label(s)}: {s['value']:.2f} (+{growth:.2f}, → {projection:.2f})"
+                            for s, growth, projection in rising) + " | " if rising else "")
                + "F(d), NTP: " + failure_listing(rows, "ntp") + " | RL on r̂: " + failure_listing(rows, "endogenous")
                + " | its optimum π̂^κ/Z: " + failure_listing(rows, "endogenous", "predicted_failure")
                + " | per-step effective exponent logit(ε_RL)/logit(ε_NTP), steps t ≥ 3 (predicted κ): "
@@ -336,8 +357,9 @@ def judge_endogenous(rows, iterations: int) -> Outcome:
              "(p_cot, d, β), t over seeds: [log(1 − F_RL) − log(1 − F_NTP)] / [log(1 − F_κ) − log(1 − F_NTP)] ≥ 0.5 "
              "(the MOVE_SHARE of endogenous_rl.kl_sharpening_linear, on the additive scale of compounding; cells "
              "where the predicted move is below 0.01 are not informative; a cell below 0.5 whose share still grew "
-             "over the second half of the RL budget, t-interval over seeds above 0, is undecided: its end point is "
-             "not reached).  Secondary: F_NTP − F_RL ≥ 0 per cell; "
+             "over the second half of the RL budget, t-interval over seeds above 0, and whose growth, shrinking "
+             "geometrically per doubling of the iterations, would end past 0.5 is undecided: its end point is not "
+             "reached).  Secondary: F_NTP − F_RL ≥ 0 per cell; "
              "|F_token/F_κ − 1| ≤ 0.1 per run (the token-level reading π̂(bit)^κ is close on trained checkpoints).  "
              "Reported: the per-step effective exponent logit(ε_RL)/logit(ε_NTP) (κ predicted), long fractions.")
 def check_endogenous(ctx: Context) -> Outcome:

@@ -18,18 +18,20 @@ mode estimate needs the mode among the draws: the chain, whose probability at th
 is at 64 draws).  Intervals: percentile bootstrap over prompts (the two laws share the prompts).
 
 The prompt average can hide a policy that is wrong prompt by prompt (the right class on half the prompts where q puts
-the wrong one, and the reverse on the other half), so each law is also judged per prompt: an upper bound on
-E_x TV_c(π(·|x), q(·|x)) from an unbiased estimate of the mean squared per-prompt distance (per_prompt_tv_bound).
-At β = 0 the prediction is π̂'s mode, which is not identifiable where π̂ nearly ties two responses (below 1/3 the
-two short answers, each ≈ (1 − p_cot)/2); the reward's optimal *value* still is, and the table has the value gap
-E_x[max_r log π̂(r|x) − E_(r∼π) log π̂(r|x)] in nats (value_gap).
+the wrong one, and the reverse on the other half), so each law is also judged per prompt: an upper bound on E_x
+TV_c(π(·|x), q(·|x)) from an estimate of the mean squared per-prompt distance that two independent halves of the draws
+(32 each of 64) keep free of the sampling noise's own square (cross_distance, per_prompt_tv_bound). At β = 0 the
+prediction is π̂'s mode, which is not identifiable where π̂ nearly ties two responses (below 1/3 the two short answers,
+each ≈ (1 − p_cot)/2); the reward's optimal *value* still is, and the table has the value gap E_x[max_r log π̂(r|x) −
+E_(r∼π) log π̂(r|x)] in nats (value_gap): sweeps/endogenous_checks.py judges the law at β > 0 and the value at
+β = 0.
 
 Written to <SWEEP_DIR>/sharpening.parquet, one row per job: reward, β, p_cot, seed, prompts, samples, the
-measurement's seed, the three class laws (start, final, target), TV_c(final, target) and TV_c(start, target), the
-per-prompt bounds of both, and at β = 0 the value gap, each with its interval.  sweeps/endogenous_checks.py
-judges it.  A job left undecided (its interval straddles the tolerance) is re-measured alone at the budget the check
-names, with a fresh seed, replacing its row:
-``python -m sweeps.endogenous_sharpening SWEEP_DIR --jobs JOB ... --prompts N --seed S``.
+measurement's seed (and every seed of the job's measurements), the three class laws (start, final, target),
+TV_c(final, target) and TV_c(start, target), the per-prompt bounds of both, and at β = 0 the value gap, each with its
+interval.  sweeps/endogenous_checks.py judges it.  A job left undecided (its interval straddles the tolerance) can be
+re-measured alone at the budget the check names, with a fresh seed, replacing its row (remeasure says what that
+costs the claim): ``python -m sweeps.endogenous_sharpening SWEEP_DIR --jobs JOB ... --prompts N --seed S``.
 """
 
 from __future__ import annotations
@@ -111,16 +113,24 @@ def class_tv(first: np.ndarray, second: np.ndarray) -> float:
     return 0.5 * float(np.abs(first.mean(0) - second.mean(0)).sum())
 
 
+def cross_distance(first: ClassLaws, second: ClassLaws) -> np.ndarray:
+    """Per prompt (P,): ⟨v̂¹(x), v̂²(x)⟩ with v̂ʰ = first.halves[h] − second.halves[h], the two halves' independent
+    estimates of v(x) = π_c(x) − q_c(x).  E⟨v̂¹, v̂²⟩ = ⟨E v̂¹, E v̂²⟩: exactly ‖v(x)‖²₂ when both halves are unbiased
+    (plain frequencies); with a self-normalised or a mode target each half carries a bias b = O(1/draws per half),
+    and the estimate is off by 2⟨v, b⟩ + ‖b‖², where the plug-in ‖v̂‖² of all the draws is off by the sampling
+    variance, O(1/draws), whatever v is."""
+    return ((first.halves[0] - second.halves[0]) * (first.halves[1] - second.halves[1])).sum(1)
+
+
 def per_prompt_tv_bound(first: ClassLaws, second: ClassLaws, rng: np.random.Generator) -> tuple[float, float, float]:
     """An upper bound on the per-prompt class TV E_x TV_c(π(·|x), q(·|x)), with its bootstrap interval over prompts.
 
     The prompt-averaged TV_c (class_tv) cannot see a policy that puts one prompt's mass on the wrong class and another
     prompt's on the right one in the same proportions: the average hides it.  Per prompt, with v(x) = π_c(x) − q_c(x),
-    E_x TV_c(x) = ½ E_x ‖v(x)‖₁ ≤ (√5/2) √(E_x ‖v(x)‖²₂) (Cauchy–Schwarz, then Jensen), and E_x ‖v(x)‖²₂ has the
-    unbiased estimate mean_x ⟨v̂¹(x), v̂²(x)⟩ from the two halves' independent estimates v̂¹, v̂² (exact for plain
-    frequencies; the self-normalised and mode estimates are consistent only).  A negative estimate counts as 0;
-    the interval is the bootstrap interval of the mean mapped through the monotone bound."""
-    cross = ((first.halves[0] - second.halves[0]) * (first.halves[1] - second.halves[1])).sum(1)
+    E_x TV_c(x) = ½ E_x ‖v(x)‖₁ ≤ (√5/2) √(E_x ‖v(x)‖²₂) (Cauchy–Schwarz, then Jensen), and E_x ‖v(x)‖²₂ is estimated
+    by mean_x cross_distance (unbiased for frequencies; for the weighted targets see there).  A negative estimate
+    counts as 0; the interval is the bootstrap interval of the mean mapped through the monotone bound."""
+    cross = cross_distance(first, second)
     low, high = bootstrap_interval(np.arange(len(cross)), lambda rows: float(cross[rows].mean()), rng,
                                    resamples=BOOTSTRAP_DRAWS)
 
@@ -139,9 +149,12 @@ def tv_with_interval(first: np.ndarray, second: np.ndarray, rng: np.random.Gener
 
 def value_gap(final: ClassLaws, target: ClassLaws, rng: np.random.Generator) -> tuple[float, float, float]:
     """β = 0: how far the policy's expected reward falls short of the optimum, in nats, E_x[max_r log π̂(r|x) −
-    E_(r∼π) log π̂(r|x)] (the max over π̂'s own draws; ``final`` scored by π̂), with its bootstrap interval.  Unlike the
-    class laws this is well defined when π̂ nearly ties two responses and the mode is not identifiable."""
-    gap = target.log_likelihood.max(1) - final.log_likelihood.mean(1)
+    E_(r∼π) log π̂(r|x)] (``final`` scored by π̂), with its bootstrap interval.  The max is over every drawn response of
+    both laws, all scored by π̂: it misses the mode only where neither law drew it (probability ≤ (1 − π̂(mode))^64 for
+    π̂'s draws), and then understates the gap.  Unlike the class laws this is well defined when π̂ nearly ties two
+    responses and the mode is not identifiable."""
+    best = np.maximum(target.log_likelihood.max(1), final.log_likelihood.max(1))
+    gap = best - final.log_likelihood.mean(1)
     low, high = bootstrap_interval(np.arange(len(gap)), lambda rows: float(gap[rows].mean()), rng,
                                    resamples=BOOTSTRAP_DRAWS)
     return float(gap.mean()), low, high
@@ -162,7 +175,7 @@ def measure_job(job_dir: Path, prompts: int, samples: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     row = {"job": job_dir.name, "rl.reward": config["rl.reward"], "rl.kl_beta": beta,
            "task.p_cot": float(config["task.p_cot"]), "seed": int(config["seed"]), "prompts": prompts,
-           "samples": samples, "measure_seed": seed}
+           "samples": samples, "measure_seed": seed, "measure_seeds": str(seed)}
     row |= law_columns(laws, ("final", "start"), rng)
     gap = value_gap(laws["final"], laws["target"], rng) if beta == 0 else (np.nan,) * 3
     return row | dict(zip(("value_gap", "value_gap.low", "value_gap.high"), gap, strict=True))
@@ -201,21 +214,30 @@ def measure_sweep(sweep_dir: Path, prompts: int = 256, samples: int = 64, seed: 
 
 
 def remeasure(table: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with the rows of the jobs in ``fresh`` replaced by their new measurement.
+    """``table`` with the rows of the jobs in ``fresh`` replaced by their new measurement (a job not in ``table`` yet
+    is added).
 
-    Re-measuring only the undecided jobs is sound when the new measurement is independent of the one that selected
-    them: a fresh ``--seed`` (prompts, samples and bootstrap) makes each new interval keep its coverage whatever the
-    old one said, so each job's verdict rests on one measurement.  A seed already used for a job is refused."""
+    Each interval keeps its coverage when its measurement is independent of the one that selected the job: a
+    fresh ``--seed`` (prompts, samples and bootstrap), so a seed any earlier measurement of the job used is refused
+    (``measure_seeds`` keeps them all).  The claim is another matter: a job that is undecided, then re-measured, has
+    two chances to pass, so its false-pass probability is up to twice the interval's α; the check names the jobs
+    measured more than once."""
     if "measure_seed" not in table:
         raise ValueError("the table predates the measure_seed column: re-measure every job once before re-measuring "
                          "some (`python -m sweeps.endogenous_sharpening SWEEP_DIR`)")
-    old = table.set_index("job").loc[fresh["job"]]
-    reused = fresh["measure_seed"].to_numpy() == old["measure_seed"].to_numpy()
-    if reused.any():
-        raise ValueError(f"--seed {int(fresh['measure_seed'].iloc[0])} already measured "
-                         f"{', '.join(fresh['job'][reused])}: a re-measurement needs a fresh seed")
+    history = table.set_index("job")["measure_seeds"] if "measure_seeds" in table else (
+        table.set_index("job")["measure_seed"].astype(str))
+    rows = []
+    for _, row in fresh.iterrows():
+        used = history.get(row["job"], "")
+        if str(row["measure_seed"]) in used.split(","):
+            raise ValueError(f"--seed {row['measure_seed']} already measured {row['job']}: a re-measurement needs a "
+                             "seed not used before")
+        rows.append(row.to_dict() | {"measure_seeds": f"{used},{row['measure_seed']}".lstrip(",")})
     kept = table[~table["job"].isin(fresh["job"])]
-    return pd.concat([kept, fresh], ignore_index=True).sort_values("job", ignore_index=True)
+    if "measure_seeds" not in kept:
+        kept = kept.assign(measure_seeds=kept["measure_seed"].astype(str))
+    return pd.concat([kept, pd.DataFrame(rows)], ignore_index=True).sort_values("job", ignore_index=True)
 
 
 def load_measured(table: str, module: str, profile: str, sweeps_root: Path = RESULTS_ROOT) -> pd.DataFrame:

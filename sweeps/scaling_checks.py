@@ -322,7 +322,8 @@ def star_filter_doubles_odds(ctx: Context) -> Outcome:
 
 def judge_large_rounds(runs: pd.DataFrame, steps: pd.DataFrame) -> Outcome:
     """Primary: the sampled log2-odds gain per round within ODDS_GAIN_TOLERANCE of 1 bit per run; secondary: rounds
-    to solve against log2((1 − p)/p) with slope 1 ± LOG_ODDS_SLOPE_TOLERANCE (judge_star_rounds)."""
+    to solve against log2((1 − p)/p) with slope 1 ± LOG_ODDS_SLOPE_TOLERANCE (judge_star_rounds).  ``runs`` as
+    Tables.runs() gives them (with the ``experiment`` column)."""
     doubling = judge_odds_gain(runs, steps, "round_gain", "|sampled log2-odds gain per round − 1|")
     rounds = judge_star_rounds(cost_table(runs))
     return Outcome(criteria=[*doubling.criteria, *rounds.criteria], measured=doubling.measured,
@@ -344,4 +345,4 @@ def judge_large_rounds(runs: pd.DataFrame, steps: pd.DataFrame) -> Outcome:
           f"rounds on log2((1 − p)/p) is within {LOG_ODDS_SLOPE_TOLERANCE} of 1 (secondary).",
     requires=("scaling_linear_rounds",))
 def star_odds_double_with_large_rounds(ctx: Context) -> Outcome:
-    return judge_large_rounds(*ctx.tables["scaling_linear_rounds"])
+    return judge_large_rounds(ctx.tables.runs(), ctx.tables["scaling_linear_rounds"][1])

@@ -14,15 +14,15 @@ from learned.chain_failure import (
     FAMILIES,
     chain_step_errors,
     enumerated_step_errors,
-    failure_after,
     failure_summary,
+    failures_at,
     greedy_continues,
     measure_seed,
     model_metrics,
     sharpened_step_log_laws,
     step_log_laws,
 )
-from learned.endogenous_rl import log_response_law, response_table, sharpen
+from learned.endogenous_rl import log_response_law, response_table, run_policy_gradient, sharpen
 from learned.parity_linear import all_inputs, fit_population_ntp
 from learned.reward_model_accuracy import train_linear_ntp
 from toy.compounding import chain_error_profile
@@ -118,7 +118,7 @@ def test_sharpened_step_errors_agree_with_enumeration_on_a_trained_chain():
 
 def test_one_seed_end_to_end_gives_every_arm_and_its_prediction():
     family = dataclasses.replace(FAMILIES["quick"], ntp_steps=40,
-                                 rl=dataclasses.replace(FAMILIES["quick"].rl, iterations=20))
+                                 rl=dataclasses.replace(FAMILIES["quick"].rl, iterations=20), endogenous_iterations=20)
     rows = {r["arm"]: r for r in measure_seed(family, 4, 0.45, 1, 2, 3)}
     assert set(rows) == {"ntp", "endogenous", "grpo"}
     ntp, rl = rows["ntp"], rows["endogenous"]
@@ -141,10 +141,10 @@ def covering(share: float, start: float, optimum: float) -> float:
 
 
 def planted_rows(share: float = 0.9, grpo_factor: float = 0.3, grpo_long: float = 0.9,
-                 measured_step_factor: float = 1.0, half_budget_share: float | None = None) -> list[dict]:
+                 measured_step_factor: float = 1.0, partial_shares: tuple[float, float] | None = None) -> list[dict]:
     """Rows of a family whose NTP chain compounds exactly: F(d) = 1 − (1 − ε_2)(1 − ε)^(d−2), ε per seed; RL on r̂
-    covers ``share`` of the move of −log(1 − F) to π̂²/Z (ε → ε², ε_2 → ε_2²), and ``half_budget_share`` (default:
-    the same, converged) half-way through its budget, less 0.01 per seed; GRPO has F × ``grpo_factor`` and long
+    covers ``share`` of the move of −log(1 − F) to π̂²/Z (ε → ε², ε_2 → ε_2²), and ``partial_shares`` (default:
+    the same, converged) after a quarter and half of its budget, less 0.01 per seed; GRPO has F × ``grpo_factor``, long
     fraction ``grpo_long``; the NTP rows report ``measured_step_factor`` × ε as their teacher-forced error."""
     rows = []
     for p_cot in (0.2, 0.45):
@@ -153,16 +153,18 @@ def planted_rows(share: float = 0.9, grpo_factor: float = 0.3, grpo_long: float 
                 eps, first = 0.05 + 0.002 * seed, 0.1 + 0.003 * seed
                 ntp, optimum = compounded(eps, first, d), compounded(eps**2, first**2, d)
                 rl = covering(share, ntp, optimum)
-                half = covering(share if half_budget_share is None else half_budget_share - 0.01 * seed, ntp, optimum)
+                quarter, half = (covering(part - 0.01 * seed, ntp, optimum) for part in partial_shares) if (
+                    partial_shares) else (rl, rl)
                 base = {"d": d, "p_cot": p_cot, "seed_index": seed, "independent_steps": 0.0,
                         "later_step_error": eps, "first_step_error": first, "step_error": eps,
                         "long_fraction": p_cot, "greedy_accuracy": 0.5, "greedy_long": 0.0,
                         "predicted_failure": float("nan"), "token_level_failure": float("nan"),
-                        "predicted_greedy_long": float("nan"), "chain_failure_half_budget": float("nan")}
+                        "predicted_greedy_long": float("nan"), "chain_failure_quarter_budget": float("nan"),
+                        "chain_failure_half_budget": float("nan")}
                 rows += [{**base, "arm": "ntp", "beta": 0.0, "chain_failure": ntp, "sampled_chain_failure": ntp,
                           "later_step_error": measured_step_factor * eps},
                          {**base, "arm": "endogenous", "beta": 1.0, "chain_failure": rl, "sampled_chain_failure": rl,
-                          "chain_failure_half_budget": half,
+                          "chain_failure_quarter_budget": quarter, "chain_failure_half_budget": half,
                           "later_step_error": 1 - (1 - rl) ** (1 / (d - 1)), "predicted_failure": optimum,
                           "token_level_failure": optimum, "predicted_greedy_long": 0.0},
                          {**base, "arm": "grpo", "beta": 0.0, "chain_failure": grpo_factor * ntp,
@@ -186,28 +188,41 @@ def test_compounding_controls():
 def test_endogenous_controls():
     assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", planted_rows(share=0.9)) == "holds"
     assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", planted_rows(share=0.1)) == "fails"
-    # Below the tolerance but still rising over the second half of the budget: the end point is not reached yet.
-    rising = planted_rows(share=0.1, half_budget_share=0.05)
+    # Below the tolerance, still rising, and not slowing down (0.02 → 0.05 → 0.1): the end point is not reached.
+    rising = planted_rows(share=0.1, partial_shares=(0.02, 0.05))
     assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", rising) == "inconclusive"
-    assert "a run of ≥ 400 iterations would tell" in claims.judge_endogenous(rising, 100).detail
+    assert "a longer run would tell" in claims.judge_endogenous(rising, 100).detail
+    # Slowing down geometrically towards 0.45 + 0.15 · 3 = 0.9: undecided too.
+    slowing = planted_rows(share=0.45, partial_shares=(0.1, 0.3))
+    assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", slowing) == "inconclusive"
+    # Creeping towards an end below the tolerance (0.09 → 0.098 → 0.1, projected 0.1007): a failure, budget or not.
+    creeping = planted_rows(share=0.1, partial_shares=(0.09, 0.098))
+    assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear", creeping) == "fails"
     # Rising, but already past the tolerance: decided.
     assert verdict("chain_failure.endogenous_rl_sharpens_chain_linear",
-                   planted_rows(share=0.9, half_budget_share=0.5)) == "holds"
+                   planted_rows(share=0.9, partial_shares=(0.3, 0.5))) == "holds"
 
 
-def test_the_half_budget_hook_records_the_policy_half_way():
-    family = dataclasses.replace(FAMILIES["quick"], ntp_steps=40,
-                                 rl=dataclasses.replace(FAMILIES["quick"].rl, iterations=6))
+@pytest.mark.parametrize(("share", "first", "second", "expected"), [
+    (0.45, 0.2, 0.15, 0.9), (0.3, 0.1, 0.1, np.inf), (0.3, 0.1, -0.01, 0.3), (0.1, 0.008, 0.002, 0.1 + 0.002 / 3)])
+def test_projected_share_sums_the_geometric_tail(share, first, second, expected):
+    assert claims.projected_share(share, first, second) == pytest.approx(expected)
+
+
+def test_the_budget_hook_records_the_policy_where_a_shorter_run_ends():
+    # RL with a constant lr draws the same rollouts whatever its budget, so F recorded after 3 of 6 iterations is the
+    # F of a 3-iteration run from the same start and seed.
+    family = dataclasses.replace(FAMILIES["quick"], ntp_steps=40, endogenous_iterations=6)
     x, seen = all_inputs(4), {}
-    hook = failure_after(3, x, seen)
     start = train_linear_ntp(4, 0.45, family.ntp_steps, 1)
-    hook(2, start)
-    assert seen == {}
-    hook(3, start)
-    expected = failure_summary(chain_step_errors(step_log_laws(start, x), x))["chain_failure"]
-    assert seen == {"chain_failure_half_budget": expected}
+    layout, config = ParityLayout(4), family.rl.endogenous(1.0, iterations=6)
+    run_policy_gradient(start, layout, config, 5, failures_at({3: "after_3"}, x, seen))
+    short, _ = run_policy_gradient(start, layout, dataclasses.replace(config, iterations=3), 5)
+    expected = failure_summary(chain_step_errors(step_log_laws(short, x), x))["chain_failure"]
+    start_failure = failure_summary(chain_step_errors(step_log_laws(start, x), x))["chain_failure"]
+    assert seen == {"after_3": pytest.approx(expected, abs=1e-12)} and expected != start_failure
     rows = {r["arm"]: r for r in measure_seed(family, 4, 0.45, 1, 2, 3)}
-    assert 0 < rows["endogenous"]["chain_failure_half_budget"] < 1
+    assert 0 < rows["endogenous"]["chain_failure_quarter_budget"] < 1
 
 
 def test_grpo_controls():

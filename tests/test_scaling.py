@@ -23,13 +23,14 @@ from hydra.errors import ConfigCompositionException
 import sweeps.pipeline as pipeline
 import toy.post_train as post_train_module
 import toy.train as train_module
-from core.ledger import REGISTRY, judge
+from core.ledger import REGISTRY, Context, judge
 from core.runio import CHECKPOINT, METRICS, write_parquet
 from figures import fig10_scaling, fig11_scaling_linear
 from figures.common import build, save
 from sweeps import scaling_checks
 from sweeps.collect import RESULTS, STEPS, collect
 from sweeps.config import CONF_DIR, PipelineConfig, register_pipeline_configs
+from sweeps.evidence import Tables
 from sweeps.scaling import cost_table, crossovers, fit_curve, log_odds, summary_table
 from toy import star
 from toy.config import (
@@ -58,6 +59,7 @@ CONTROLLED_CLAIMS = {
     "parity.scaling.ntp_samples_inverse_p",
     "parity.scaling.exponentially_small_p_cot",
     "parity.scaling.star_odds_double_each_round",
+    "parity.scaling.star_odds_double_with_large_rounds",
     "parity.scaling.star_filter_doubles_odds",
 }
 SCATTER = 0.2  # σ of the planted log costs
@@ -480,24 +482,27 @@ def test_star_odds_gain_controls_split_the_round_into_filter_and_refit():
     assert verdict(filter_only, scaling_checks.judge_odds_gain(*weak_filter, "filter_gain", "filter")) == "fails"
 
 
-def large_round_runs(refit_bits: float, rounds_law) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sweep_scaling_linear_rounds tables of scripted runs at d = 16: costs by linear_runs, STaR rounds by
-    star_trajectories (renamed to linear_runs' jobs)."""
+def large_round_tables(refit_bits: float, rounds_law) -> Tables:
+    """The loaded sweep_scaling_linear_rounds of scripted runs at d = 16, as sweeps.checks loads it (a collected runs
+    table has no ``experiment`` column): costs by linear_runs, STaR rounds by star_trajectories (renamed to
+    linear_runs' jobs)."""
     p_cots = (2.0 ** -10, 2.0 ** -6, 2.0 ** -3)
-    runs = linear_runs(rounds_law, lambda p: 1e5 / p, p_cots, sizes=(16,))
+    runs = linear_runs(rounds_law, lambda p: 1e5 / p, p_cots, sizes=(16,)).drop(columns="experiment")
     _, steps = star_trajectories(refit_bits, p_cots=p_cots)
     fields = [dict(part.split("=") for part in job.split(",")) for job in steps["job"]]
-    return runs, steps.assign(job=[f"16-{float(f['task.p_cot'])}-{f['seed']}" for f in fields])
+    steps = steps.assign(job=[f"16-{float(f['task.p_cot'])}-{f['seed']}" for f in fields])
+    return Tables({"scaling_linear_rounds": (runs, steps)}, "paper")
 
 
 def test_star_odds_double_with_large_rounds_controls():
-    claim = "parity.scaling.star_odds_double_with_large_rounds"
-    faithful = scaling_checks.judge_large_rounds(*large_round_runs(0.0, lambda p: log_odds(p) + 2))
-    assert verdict(claim, faithful) == "holds"
-    assert verdict(claim, scaling_checks.judge_large_rounds(*large_round_runs(-0.5, lambda p: log_odds(p) + 2))) == \
-        "fails"
-    slow_rounds = scaling_checks.judge_large_rounds(*large_round_runs(0.0, lambda p: 3 * log_odds(p)))
-    assert verdict(claim, slow_rounds) == "holds-with-caveat"
+    spec = REGISTRY["parity.scaling.star_odds_double_with_large_rounds"]
+
+    def large_rounds_verdict(tables: Tables) -> str:
+        return judge(spec, spec.run(Context("full", tables=tables))).verdict
+
+    assert large_rounds_verdict(large_round_tables(0.0, lambda p: log_odds(p) + 2)) == "holds"
+    assert large_rounds_verdict(large_round_tables(-0.5, lambda p: log_odds(p) + 2)) == "fails"
+    assert large_rounds_verdict(large_round_tables(0.0, lambda p: 3 * log_odds(p))) == "holds-with-caveat"
 
 
 def test_ntp_samples_inverse_p_controls():
