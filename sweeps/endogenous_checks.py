@@ -120,11 +120,12 @@ def tv_criteria(table: pd.DataFrame, law: str, name: str, target: str) -> list[C
             interval_criterion(f"TV over response classes, {name} vs {target}", table, f"tv.{law}", SHARPENED_TV)]
 
 
-def prompts_to_decide(judged: pd.DataFrame, columns: dict[str, float]) -> str:
+def prompts_to_decide(judged: pd.DataFrame, columns: dict[str, float], round_two: bool = False) -> str:
     """For jobs whose value lies below its tolerance but whose interval reaches past it (any of ``columns``, name →
     tolerance): the held-out prompts at which the interval, shrinking as 1/√prompts, would end below the tolerance
     (the budget that would decide them).  The per-prompt bound is the square root of a mean, so its interval shrinks
-    as prompts^(−1/4) near 0: the estimate is then optimistic, and says so by 'about'."""
+    as prompts^(−1/4) near 0: the estimate is then optimistic, and says so by 'about'.  ``round_two``: the command is
+    the second round's, which measures every job again."""
     needed, open_jobs = [], set()
     for column, tolerance in columns.items():
         rows = judged[(judged[column] < tolerance) & (judged[f"{column}.high"] > tolerance)]
@@ -132,10 +133,11 @@ def prompts_to_decide(judged: pd.DataFrame, columns: dict[str, float]) -> str:
         open_jobs |= set(rows["job"])
     if not open_jobs:
         return ""
+    command = ("`python -m sweeps.endogenous_second_round SWEEP_DIR --prompts N`" if round_two else
+               f"`python -m sweeps.endogenous_sharpening SWEEP_DIR --jobs {' '.join(sorted(open_jobs))} --prompts N "
+               "--seed S`, a seed not used before")
     return (f"{len(open_jobs)} job(s) below the tolerance with intervals reaching past it: about "
-            f"{int(np.ceil(max(needed)))} held-out prompts per job would decide them (`python -m "
-            f"sweeps.endogenous_sharpening SWEEP_DIR --jobs {' '.join(sorted(open_jobs))} --prompts N --seed S`, a "
-            "seed not used before). ")
+            f"{int(np.ceil(max(needed)))} held-out prompts per job would decide them ({command}). ")
 
 
 def remeasured_note(judged: pd.DataFrame) -> str:
@@ -190,8 +192,11 @@ def judge_second_round(table: pd.DataFrame) -> Outcome:
     """Round 2: the per-prompt class TV bound to π̂^((1+1/β)²)/Z ≤ PER_PROMPT_TV and the prompt-averaged TV_c ≤
     SHARPENED_TV per job, the upper end of each bootstrap interval deciding (tv_criteria)."""
     arms = table.groupby(["rl.kl_beta", "task.p_cot"])
+    budget = prompts_to_decide(table, {"tv.round2": SHARPENED_TV, "tv_prompt.round2": PER_PROMPT_TV},
+                               round_two=True) if "prompts" in table else ""
     return Outcome(tv_criteria(table, "round2", "round-2 policy", "π̂^((1+1/β)²)/Z"), measured={"jobs": len(table)},
-                   detail="Sampled chain fraction start → round 1 → round 2 (two-round prediction), mean over seeds: "
+                   detail=budget + "Sampled chain fraction start → round 1 → round 2 (two-round prediction), mean "
+                          "over seeds: "
                           + "; ".join(f"β={beta:g} p={p_cot:g}: {g['start.chain'].mean():.3f} → "
                                       f"{g['round1.chain'].mean():.3f} → {g['round2.chain'].mean():.3f} "
                                       f"({g['target.chain'].mean():.3f}); round-2 greedy accuracy "

@@ -59,6 +59,7 @@ def measure(job_dir: Path, round_two: Path, prompts: int, samples: int, seed: in
             "target": class_laws(start, x, layout, samples, generator, power=(1 + ALPHA / beta) ** 2 - 1)}
     rng = np.random.default_rng(seed)
     row = {"job": job_dir.name, "rl.kl_beta": beta, "task.p_cot": float(flat["task.p_cot"]), "seed": int(flat["seed"]),
+           "prompts": prompts, "samples": samples, "measure_seed": seed,
            "round2.greedy/accuracy": read_summary(round_two)["final"]["greedy/accuracy"]}
     return row | law_columns(laws, ("round1", "round2"), rng)
 

@@ -225,7 +225,7 @@ def test_a_table_without_the_per_prompt_columns_names_the_command():
 
 
 def second_round_table(per_prompt: float, high: float) -> pd.DataFrame:
-    rows = [{"rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed,
+    rows = [{"job": f"{beta}-{seed}", "prompts": 256, "rl.kl_beta": beta, "task.p_cot": 0.2, "seed": seed,
              **interval_columns("tv_prompt.round2", per_prompt, high), **interval_columns("tv.round2", 0.01, 0.03),
              "round2.greedy/accuracy": 0.5,
              **{f"{law}.chain": 0.1 for law in ("start", "round1", "round2", "target")}}
@@ -237,6 +237,8 @@ def second_round_table(per_prompt: float, high: float) -> pd.DataFrame:
 def test_second_round_controls(per_prompt, high, expected):
     outcome = judge_second_round(second_round_table(per_prompt, high))
     assert judge(REGISTRY["parity.endogenous_rl.second_round_sharpens_again_gpt"], outcome).verdict == expected
+    assert ("about 1296 held-out prompts" in outcome.detail) == (expected == "inconclusive")
+    assert ("endogenous_second_round SWEEP_DIR --prompts N" in outcome.detail) == (expected == "inconclusive")
 
 
 def test_round_two_repeats_the_jobs_rl_from_its_rl_stage(tmp_path):
