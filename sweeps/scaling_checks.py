@@ -335,8 +335,8 @@ def judge_large_rounds(runs: pd.DataFrame, steps: pd.DataFrame) -> Outcome:
     id="parity.scaling.star_odds_double_with_large_rounds", kind="derived", quantifier="for-all",
     source="the odds recursion r_n = 2 r_(n−1) of docs/research/parity_cot_rl.md §6.3, which assumes the refit "
            "reproduces the kept set; the nearest statement to parity.scaling.star_odds_double_each_round, whose "
-           "refit loses odds at 20k samples per round (conf/experiment/sweep_scaling_linear_rounds.yaml: the refit "
-           "overfits the few kept long responses to their prompts)",
+           "refit loses odds at 20k samples per round (conf/experiment/sweep_scaling_linear_rounds.yaml: is the loss "
+           "the refit overfitting the few kept long responses to their prompts?)",
     statement="With rounds large enough to keep many long responses (80k samples, d = 16), STaR on the linear model "
               "doubles the odds of the chain every round down to p_cot = 2^-10, and its rounds to solve grow like "
               "log2((1 − p)/p).",
