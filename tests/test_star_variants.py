@@ -26,13 +26,15 @@ from scipy.stats import binom
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import toy.star
-from tests.test_star_linear import LAYOUT, chain_model, one_thread, sample_responses  # noqa: F401 (autouse fixture)
+from tests.test_star_linear import LAYOUT, chain_model, sample_responses
 from toy.config import RLConfig
 from toy.evaluate import with_separator
 from toy.linear_ar import LinearAR
 from toy.parity import EOS, ONE, RESPONSE_TOKENS, ZERO, read_responses
 from toy.sampling import generate
 from toy.star import iterate, round_steps
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny solves (tests/conftest.py)
 
 STEP_ERROR = 1e-3  # a sharp chain: long responses are right (a = 0.9965)
 TAIL = 1e-6  # two-sided exact binomial tail of the Monte Carlo comparisons
