@@ -214,10 +214,10 @@ def measure_seed(family: ChainFamily, d: int, p_cot: float, data_seed: int, roll
     start_laws = step_log_laws(start, x)
     nan = dict.fromkeys((*PREDICTED, *BUDGET_CHECKPOINTS.values()), float("nan"))
     rows = [{"arm": "ntp", "beta": 0.0, "kappa": 1.0, **model_metrics(start, x), **nan}]
+    checkpoints = {family.endogenous_iterations // part: column for part, column in BUDGET_CHECKPOINTS.items()}
     for beta in family.betas:
         kappa = 1 + endogenous_rl.ALPHA / beta
         partial = dict.fromkeys(BUDGET_CHECKPOINTS.values(), float("nan"))
-        checkpoints = {family.endogenous_iterations // part: column for part, column in BUDGET_CHECKPOINTS.items()}
         model, _ = endogenous_rl.run_policy_gradient(
             start, layout, family.rl.endogenous(beta, iterations=family.endogenous_iterations), rollout_seed,
             failures_at(checkpoints, x, partial))

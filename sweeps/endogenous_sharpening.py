@@ -113,6 +113,13 @@ def class_tv(first: np.ndarray, second: np.ndarray) -> float:
     return 0.5 * float(np.abs(first.mean(0) - second.mean(0)).sum())
 
 
+def mean_with_interval(per_prompt: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
+    """The mean over prompts of a per-prompt quantity and its percentile bootstrap interval over prompts."""
+    low, high = bootstrap_interval(np.arange(len(per_prompt)), lambda rows: float(per_prompt[rows].mean()), rng,
+                                   resamples=BOOTSTRAP_DRAWS)
+    return float(per_prompt.mean()), low, high
+
+
 def cross_distance(first: ClassLaws, second: ClassLaws) -> np.ndarray:
     """Per prompt (P,): ⟨v̂¹(x), v̂²(x)⟩ with v̂ʰ = first.halves[h] − second.halves[h], the two halves' independent
     estimates of v(x) = π_c(x) − q_c(x).  E⟨v̂¹, v̂²⟩ = ⟨E v̂¹, E v̂²⟩: exactly ‖v(x)‖²₂ when both halves are unbiased
@@ -130,14 +137,10 @@ def per_prompt_tv_bound(first: ClassLaws, second: ClassLaws, rng: np.random.Gene
     E_x TV_c(x) = ½ E_x ‖v(x)‖₁ ≤ (√5/2) √(E_x ‖v(x)‖²₂) (Cauchy–Schwarz, then Jensen), and E_x ‖v(x)‖²₂ is estimated
     by mean_x cross_distance (unbiased for frequencies; for the weighted targets see there).  A negative estimate
     counts as 0; the interval is the bootstrap interval of the mean mapped through the monotone bound."""
-    cross = cross_distance(first, second)
-    low, high = bootstrap_interval(np.arange(len(cross)), lambda rows: float(cross[rows].mean()), rng,
-                                   resamples=BOOTSTRAP_DRAWS)
-
     def bound(mean_square: float) -> float:
         return 0.5 * np.sqrt(len(CLASSES)) * np.sqrt(max(mean_square, 0.0))
 
-    return bound(float(cross.mean())), bound(low), bound(high)
+    return tuple(bound(value) for value in mean_with_interval(cross_distance(first, second), rng))
 
 
 def tv_with_interval(first: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -154,10 +157,7 @@ def value_gap(final: ClassLaws, target: ClassLaws, rng: np.random.Generator) -> 
     π̂'s draws), and then understates the gap.  Unlike the class laws this is well defined when π̂ nearly ties two
     responses and the mode is not identifiable."""
     best = np.maximum(target.log_likelihood.max(1), final.log_likelihood.max(1))
-    gap = best - final.log_likelihood.mean(1)
-    low, high = bootstrap_interval(np.arange(len(gap)), lambda rows: float(gap[rows].mean()), rng,
-                                   resamples=BOOTSTRAP_DRAWS)
-    return float(gap.mean()), low, high
+    return mean_with_interval(best - final.log_likelihood.mean(1), rng)
 
 
 def measure_job(job_dir: Path, prompts: int, samples: int, seed: int) -> dict:
