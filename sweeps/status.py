@@ -15,9 +15,13 @@ when the sweep was launched with ``debug=smoke``).  A job is
 
 A summary.json that does not parse (being written) only means "not finished yet": never an error.  A running
 job's elapsed time counts from the earliest modification time in its own directory; a finished job's duration is
-``ntp_seconds + rl.seconds`` from its summary.  Time left for a sweep = (pending + running) × median finished
-duration / n_jobs (the launcher's parallel jobs), 'unknown' while none of its jobs has finished; the total adds
-the sweeps (they run one after another).  A profile or a sweep name reads the grid from conf/ (what
+``ntp_seconds + rl.seconds`` from its summary.  Time left for a sweep = Σ over the jobs still to run (pending,
+running, and stale: resuming redoes them) of the median finished duration of the job's *cell*, minus what a running
+job has already spent, / n_jobs (the launcher's parallel jobs).  A cell is the job's overrides without ``seed``:
+its jobs are replicates, while jobs of other cells may differ by orders of magnitude (d = 10 against d = 3 in a
+scaling sweep), so a job whose cell has no finished job yet is not guessed but counted as *untimed*
+('0:12:00 + 6 untimed'; 'unknown' when no job left is timed).  The total adds the sweeps (they run one after
+another).  A profile or a sweep name reads the grid from conf/ (what
 ``sweeps.reproduce`` will launch); an explicit sweep directory reads it from the ``multirun.yaml`` Hydra wrote
 there when the sweep started (what was launched), or from conf/ for the ``<name>/<profile>`` its path names.
 Nothing is written.
@@ -54,6 +58,7 @@ from sweeps.config import (
 )
 
 STATES = ("finished", "running", "stale", "pending")
+REPLICATE_KEY = "seed"  # jobs that differ only in it are replicates of one grid cell
 MULTIRUN = "multirun.yaml"  # the composed config Hydra saves in the sweep dir before launching any job
 
 
@@ -67,6 +72,8 @@ class SweepPlan:
     """hydra.sweep.dir: one subdirectory per job"""
     jobs: tuple[str, ...]
     """job directory names (Hydra's override_dirname), in launch order"""
+    cells: tuple[str, ...] | None = None
+    """per job, its name without the replicate key (seed): jobs of one cell are replicates; None: all one cell"""
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,9 @@ class SweepStatus:
     outside_grid: tuple[str, ...]
     """job directories of the sweep dir that the grid does not name (an older grid, other overrides)"""
 
+    def time_left(self, n_jobs: int) -> TimeLeft:
+        return remaining(self.jobs, n_jobs, self.plan.cells)
+
 
 def job_names(params: dict, task_overrides: Sequence[str], exclude_keys: Iterable[str], item_sep: str = ",",
               kv_sep: str = "=") -> tuple[str, ...]:
@@ -121,9 +131,12 @@ def job_names(params: dict, task_overrides: Sequence[str], exclude_keys: Iterabl
 def plan_from_config(cfg: DictConfig, sweep_dir: Path) -> SweepPlan:
     """The plan of a composed pipeline config that carries its hydra node (compose or multirun.yaml)."""
     dirname, params = cfg.hydra.job.config.override_dirname, cfg.hydra.sweeper.get("params")
-    jobs = job_names(OmegaConf.to_container(params) if params else {}, list(cfg.hydra.overrides.task),
-                     dirname.exclude_keys, dirname.item_sep, dirname.kv_sep)
-    return SweepPlan(cfg.hydra.runtime.choices.get("experiment") or Path(sweep_dir).name, Path(sweep_dir), jobs)
+    grid = OmegaConf.to_container(params) if params else {}
+    task, separators = list(cfg.hydra.overrides.task), (dirname.item_sep, dirname.kv_sep)
+    jobs = job_names(grid, task, dirname.exclude_keys, *separators)
+    cells = job_names(grid, task, [*dirname.exclude_keys, REPLICATE_KEY], *separators)  # same launch order
+    return SweepPlan(cfg.hydra.runtime.choices.get("experiment") or Path(sweep_dir).name, Path(sweep_dir), jobs,
+                     cells)
 
 
 def compose_experiment(experiment: str, overrides: Sequence[str] = ()) -> DictConfig:
@@ -244,15 +257,46 @@ def elapsed(jobs: Iterable[JobStatus], now: float) -> float | None:
     return end - min(job.started for job in started)
 
 
-def remaining(jobs: Iterable[JobStatus], n_jobs: int) -> float | None:
-    """(pending + running) × median finished duration / n_jobs; None (unknown) when work is left but no finished
-    job has a duration."""
-    jobs = list(jobs)
-    left = sum(job.state in ("pending", "running") for job in jobs)
-    durations = [job.seconds for job in jobs if job.state == "finished" and job.seconds is not None]
-    if left == 0:
-        return 0.0
-    return left * statistics.median(durations) / n_jobs if durations else None
+@dataclass(frozen=True)
+class TimeLeft:
+    """The estimated wall time of the jobs still to run whose cell has a finished job, and how many have none."""
+
+    seconds: float
+    """Σ (cell median − time already spent, floored at 0) / n_jobs over the timed jobs"""
+    timed: int
+    """jobs still to run whose cell has a finished job with a duration"""
+    untimed: int
+    """jobs still to run whose cell has none (their time is not guessed)"""
+
+    def __add__(self, other: TimeLeft) -> TimeLeft:
+        return TimeLeft(self.seconds + other.seconds, self.timed + other.timed, self.untimed + other.untimed)
+
+    def __str__(self) -> str:
+        if self.untimed == 0:
+            return clock(self.seconds)
+        return f"{clock(self.seconds)} + {self.untimed} untimed" if self.timed else "unknown"
+
+
+def remaining(jobs: Sequence[JobStatus], n_jobs: int, cells: Sequence[str] | None = None) -> TimeLeft:
+    """The time left (module docstring): each job to run (pending, running, stale) costs the median finished
+    duration of its cell (``cells``: one per job; None: a single cell), less what it has run already."""
+    cells = list(cells) if cells is not None else [""] * len(jobs)
+    if len(cells) != len(jobs):
+        raise ValueError(f"{len(cells)} cells for {len(jobs)} jobs")
+    durations: dict[str, list[float]] = {}
+    for job, cell in zip(jobs, cells, strict=True):
+        if job.state == "finished" and job.seconds is not None:
+            durations.setdefault(cell, []).append(job.seconds)
+    seconds, timed, untimed = 0.0, 0, 0
+    for job, cell in zip(jobs, cells, strict=True):
+        if job.state == "finished":
+            continue
+        if cell not in durations:
+            untimed += 1
+            continue
+        spent = job.seconds if job.state == "running" else 0.0
+        seconds, timed = seconds + max(statistics.median(durations[cell]) - spent, 0.0), timed + 1
+    return TimeLeft(seconds / n_jobs, timed, untimed)
 
 
 def clock(seconds: float | None) -> str:
@@ -265,19 +309,15 @@ def report(statuses: Sequence[SweepStatus], n_jobs: int, now: float, list_jobs: 
     header = f"{'sweep':<{width}}  " + "  ".join(f"{state:>8}" for state in STATES) + f"  {'elapsed':>10}  remaining"
     lines = [header]
     for status in statuses:
-        left = remaining(status.jobs, n_jobs)
         lines.append(f"{status.plan.experiment:<{width}}  " + "  ".join(f"{n:>8}" for n in counts(status.jobs).values())
-                     + f"  {clock(elapsed(status.jobs, now)):>10}  {'unknown' if left is None else clock(left)}")
+                     + f"  {clock(elapsed(status.jobs, now)):>10}  {status.time_left(n_jobs)}")
         if list_jobs:
             lines += [f"    {job.state:<8}  {clock(job.seconds):>10}  {job.name}" for job in status.jobs]
             lines.append(f"    in {status.plan.sweep_dir}")
         if status.outside_grid:
             lines.append(f"    job dir(s) outside the grid: {', '.join(status.outside_grid)}")
     everything = [job for status in statuses for job in status.jobs]
-    lefts = [remaining(status.jobs, n_jobs) for status in statuses]
-    known, unknown = sum(left for left in lefts if left is not None), sum(left is None for left in lefts)
-    total_left = (clock(known) if not unknown else "unknown" if not known
-                  else f">= {clock(known)} ({unknown} sweep(s) unknown)")
+    total_left = sum((status.time_left(n_jobs) for status in statuses), TimeLeft(0.0, 0, 0))
     lines.append(f"{'total':<{width}}  " + "  ".join(f"{n:>8}" for n in counts(everything).values())
                  + f"  {clock(elapsed(everything, now)):>10}  {total_left}")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sweeps.status import (
     SweepPlan,
+    TimeLeft,
     compose_experiment,
     directory_plan,
     experiment_plan,
@@ -91,13 +92,33 @@ def test_states_counts_and_times_of_a_hand_made_sweep(sweep):
     assert seconds["seed=0"] == 120 and seconds["seed=1"] == 300  # ntp_seconds + rl.seconds, rl may be {}
     assert seconds["seed=2"] == pytest.approx(600, abs=1e-3)  # running: from its earliest file, not its last
     assert status.outside_grid == ("seed=9",)
-    # (pending 1 + running 2) x median(120, 300) / n_jobs
-    assert remaining(status.jobs, n_jobs=2) == pytest.approx(3 * 210 / 2)
-    assert remaining(status.jobs, n_jobs=1) == pytest.approx(3 * 210)
+    # one cell: pending 1 + stale 1 (resuming redoes it) at median(120, 300) = 210 s each; the running jobs have
+    # spent 600 s and 900 s, past the median, and add nothing
+    assert remaining(status.jobs, n_jobs=2) == TimeLeft(2 * 210 / 2, timed=4, untimed=0)
+    assert remaining(status.jobs, n_jobs=1).seconds == pytest.approx(2 * 210)
     table = report([status], n_jobs=2, now=NOW).splitlines()
-    # finished running stale pending, elapsed from the oldest job's first file (5000 s ago) to now, time left 315 s
-    assert table[1].split() == ["sweep_test", "2", "2", "1", "1", "1:23:20", "0:05:15"]
-    assert table[-1].split()[1:] == ["2", "2", "1", "1", "1:23:20", "0:05:15"]
+    # finished running stale pending, elapsed from the oldest job's first file (5000 s ago) to now, time left 210 s
+    assert table[1].split() == ["sweep_test", "2", "2", "1", "1", "1:23:20", "0:03:30"]
+    assert table[-1].split()[1:] == ["2", "2", "1", "1", "1:23:20", "0:03:30"]
+
+
+def test_time_left_comes_from_each_jobs_own_cell_and_untimed_cells_are_not_guessed(tmp_path):
+    # A scaling sweep: d = 3 jobs take 5 s, d = 10 jobs 1400 s. The old estimate (median over the whole sweep)
+    # put the 3 jobs left at d = 10 at 5 s each.
+    names = [f"seed={seed},task.d={d}" for d in (3, 10, 12) for seed in range(3)]
+    cells = [name.split(",")[1] for name in names]
+    for seed in range(3):
+        finished_job(tmp_path / f"seed={seed},task.d=3", ntp_seconds=5, rl={}, seconds_ago=3000)
+    finished_job(tmp_path / "seed=0,task.d=10", ntp_seconds=1400, rl={}, seconds_ago=100)
+    unfinished_job(tmp_path / "seed=1,task.d=10", started_ago=400, active_ago=5)  # running for 400 s
+    jobs = sweep_status(SweepPlan("scaling", tmp_path, tuple(names), tuple(cells)), 10 * MINUTE, NOW).jobs
+    left = remaining(jobs, n_jobs=1, cells=cells)
+    assert left.seconds == pytest.approx((1400 - 400) + 1400, abs=1e-3)  # seed 1 running, seed 2 pending
+    assert (left.timed, left.untimed) == (2, 3)  # the three d = 12 jobs: their cell has no finished job
+    assert str(left) == "0:40:00 + 3 untimed"
+    assert remaining(jobs, n_jobs=1).untimed == 0  # without cells: one cell, the sweep-wide median (the old way)
+    with pytest.raises(ValueError, match="2 cells for 9 jobs"):
+        remaining(jobs, n_jobs=1, cells=cells[:2])
 
 
 def test_the_stale_threshold_decides_running_against_killed(sweep):
@@ -131,7 +152,7 @@ def test_unreadable_summaries_and_missing_durations_never_crash(tmp_path):
     status = job_status(job, stale_after=MINUTE, now=NOW)
     assert (status.state, status.seconds) == ("finished", None)
     other = job_status(tmp_path / "seed=1", stale_after=MINUTE, now=NOW)
-    assert other.state == "pending" and remaining([status, other], n_jobs=2) is None
+    assert other.state == "pending" and str(remaining([status, other], n_jobs=2)) == "unknown"
 
 
 def test_time_left_is_unknown_until_a_job_finishes_and_zero_when_none_is_left(tmp_path):
@@ -142,7 +163,7 @@ def test_time_left_is_unknown_until_a_job_finishes_and_zero_when_none_is_left(tm
     lines = report([waiting, done], n_jobs=2, now=NOW).splitlines()
     assert lines[1].endswith("unknown") and lines[2].endswith("0:00:00")
     assert lines[-1].endswith("unknown")  # a sweep with work left and no duration: the total is unknown too
-    assert remaining(done.jobs, 2) == 0.0
+    assert remaining(done.jobs, 2) == TimeLeft(0.0, 0, 0)
 
 
 def hydra_names(params: dict, task_overrides: list[str], exclude: list[str]) -> list[str]:
@@ -185,6 +206,9 @@ def test_expected_names_are_the_directories_a_real_hydra_multirun_makes(tmp_path
     from_conf = plan_from_config(compose_experiment("sweep_fig3_rl_curves_quick", overrides), sweep_dir)
     from_multirun = directory_plan(sweep_dir)
     assert made and sorted(from_conf.jobs) == made and from_multirun.jobs == from_conf.jobs
+    # a job's cell is its name without the seed: the replicates of one grid point share it
+    assert from_multirun.cells == tuple(",".join(item for item in job.split(",") if not item.startswith("seed="))
+                                        for job in from_multirun.jobs)
     status = sweep_status(from_multirun, stale_after=10 * MINUTE, now=time.time())
     assert {job.state for job in status.jobs} == {"running"} and not status.outside_grid
 
