@@ -44,6 +44,10 @@ different lengths, fewer than 2 distinct sizes, and fewer than 3 solved runs (no
 bounds only and locate no curve; 1 or 2 solved runs: slope, intercept and σ cannot all be estimated, σ would sit at
 its floor and the interval would be meaninglessly narrow).
 
+**Two groups** (`fit_censored_shift`): runs of two conditions at the same sizes (e.g. p_cot = 0 and 0.25) on one
+model with a common slope and scatter, log C = a + b·z + c·g + σ·ε with g ∈ {0, 1}; the profile interval on the
+shift c (the log cost ratio at equal size) maximises over (a, b, σ), found as the slope's is.
+
 **Comparison** (`compare_laws`): both laws model the same response log c with three parameters, so the higher
 maximised log-likelihood is also the lower AIC.
 """
@@ -143,55 +147,66 @@ def _minimise(negative_and_gradient, start, bounds) -> optimize.OptimizeResult:
 
 
 class _Tobit:
-    """The censored log-likelihood of log c on centred z, its maximum and its profile in the slope."""
+    """The censored log-likelihood of log c = X·β + σ·ε (the design X has centred covariates), its maximum and its
+    profile in one coefficient.  Parameters are θ = (β, log σ)."""
 
-    def __init__(self, z_centred: np.ndarray, log_costs: np.ndarray, censored: np.ndarray, sigma_floor: float):
-        self.z, self.y, self.censored = z_centred, log_costs, censored
+    def __init__(self, design: np.ndarray, log_costs: np.ndarray, censored: np.ndarray, sigma_floor: float):
+        self.design, self.y, self.censored = design, log_costs, censored
         self.log_sigma_floor = float(np.log(sigma_floor))
 
-    def negative_and_gradient(self, intercept: float, slope: float, log_sigma: float):
-        """(−ℓ, −∂ℓ/∂(intercept, slope, log σ))."""
+    def negative_and_gradient(self, theta: np.ndarray):
+        """(−ℓ, −∂ℓ/∂θ)."""
+        log_sigma = theta[-1]
         sigma = np.exp(log_sigma)
-        r = (self.y - intercept - slope * self.z) / sigma
+        r = (self.y - self.design @ theta[:-1]) / sigma
         log_tail = special.log_ndtr(-r)  # log Φ̄(r), as stats.norm.logsf computes it, without its per-call overhead
         log_density = -0.5 * r * r - 0.5 * np.log(2 * np.pi)
         mills = np.exp(log_density - log_tail)  # φ/Φ̄: the pull of a censored run on its mean
         terms = np.where(self.censored, log_tail, log_density - log_sigma)
         pull = np.where(self.censored, mills, r)  # σ·∂ℓ_i/∂mean_i
         d_log_sigma = np.where(self.censored, mills * r, r * r - 1)
-        gradient = np.array([pull.sum() / sigma, (pull * self.z).sum() / sigma, d_log_sigma.sum()])
-        return -terms.sum(), -gradient
+        return -terms.sum(), -np.append(self.design.T @ pull / sigma, d_log_sigma.sum())
 
-    def start(self, slope: float) -> tuple[float, float]:
-        """(intercept, log σ) from the solved runs' residuals at this slope: a starting point."""
-        residuals = (self.y - slope * self.z)[~self.censored]
-        return float(residuals.mean()), max(float(np.log(residuals.std() + 1e-300)), self.log_sigma_floor)
+    def start(self, index: int, value: float) -> np.ndarray:
+        """θ from least squares of the solved runs with coefficient ``index`` held at ``value``: a starting point."""
+        solved, others = ~self.censored, np.arange(self.design.shape[1]) != index
+        target = self.y[solved] - value * self.design[solved, index]
+        free, *_ = np.linalg.lstsq(self.design[solved][:, others], target, rcond=None)
+        residuals = target - self.design[solved][:, others] @ free
+        beta = np.empty(self.design.shape[1])
+        beta[others], beta[index] = free, value
+        return np.append(beta, max(float(np.log(residuals.std() + 1e-300)), self.log_sigma_floor))
 
-    def maximum(self, slope_window: tuple[float, float], slope_start: float) -> tuple[float, float, float, float]:
-        """(ℓ, intercept, slope, log σ) at the maximum with the slope inside the window."""
-        intercept, log_sigma = self.start(slope_start)
-        result = _minimise(lambda p: self.negative_and_gradient(*p), [intercept, slope_start, log_sigma],
-                           [(None, None), slope_window, (self.log_sigma_floor, None)])
-        return -float(result.fun), *map(float, result.x)
+    def bounds(self) -> list[tuple[float | None, float | None]]:
+        return [(None, None)] * self.design.shape[1] + [(self.log_sigma_floor, None)]
 
-    def profile(self, slope: float) -> tuple[float, float, float]:
-        """(ℓ, intercept, log σ) maximised over intercept and σ at a fixed slope."""
+    def maximum(self, index: int, window: tuple[float, float], start_value: float) -> tuple[float, np.ndarray]:
+        """(ℓ, θ) at the maximum with coefficient ``index`` inside the window."""
+        bounds = self.bounds()
+        bounds[index] = window
+        result = _minimise(self.negative_and_gradient, self.start(index, start_value), bounds)
+        return -float(result.fun), result.x
 
-        def negative(p):
-            value, gradient = self.negative_and_gradient(p[0], slope, p[1])
-            return value, gradient[[0, 2]]
+    def profile(self, index: int, value: float) -> tuple[float, np.ndarray]:
+        """(ℓ, θ) maximised over every other parameter with coefficient ``index`` held at ``value``."""
+        free = np.arange(self.design.shape[1] + 1) != index
 
-        result = _minimise(negative, self.start(slope), [(None, None), (self.log_sigma_floor, None)])
-        return -float(result.fun), *map(float, result.x)
+        def negative(rest):
+            value_, gradient = self.negative_and_gradient(np.insert(rest, index, value))
+            return value_, gradient[free]
+
+        bounds = [bound for bound, is_free in zip(self.bounds(), free, strict=True) if is_free]
+        result = _minimise(negative, self.start(index, value)[free], bounds)
+        return -float(result.fun), np.insert(result.x, index, value)
 
 
 def _interval_end(profile_ll, ll_max: float, start: float, direction: int, edge: float, threshold: float,
                   scale: float) -> float:
-    """The slope beyond ``start`` (towards ``edge``) where 2(ℓ_max − ℓ_profile) reaches the threshold; ±inf if it
-    is not reached by the window edge."""
+    """The coefficient beyond ``start`` (towards ``edge``) where 2(ℓ_max − ℓ_profile) reaches the threshold; ±inf
+    if it is not reached by the window edge."""
 
-    def excess(slope: float) -> float:
-        return 2 * (ll_max - profile_ll(slope)) - threshold
+    def excess(value: float) -> float:
+        return 2 * (ll_max - profile_ll(value)) - threshold
 
     if excess(edge) <= 0:
         return direction * np.inf
@@ -206,6 +221,27 @@ def _interval_end(profile_ll, ll_max: float, start: float, direction: int, edge:
     return float(optimize.brentq(excess, min(inner, outer), max(inner, outer), xtol=1e-10 * scale))
 
 
+def _profile_fit(problem: _Tobit, index: int, start_value: float, scale: float, level: float
+                 ) -> tuple[float, np.ndarray, float, float, tuple[bool, bool]]:
+    """(ℓ_max, θ at the maximum, interval low, interval high, (unbounded below, unbounded above)) for coefficient
+    ``index``, searched within ±WINDOW_FACTOR·scale of ``start_value``.
+
+    The optimiser can stop on a flat ridge when the likelihood rises towards a window edge; the edges' profiles
+    are candidates for the maximum too, and an edge within FLAT of it marks an unbounded direction."""
+    window = (start_value - WINDOW_FACTOR * scale, start_value + WINDOW_FACTOR * scale)
+    edges = [problem.profile(index, edge) for edge in window]
+    ll_max, theta = max([problem.maximum(index, window, start_value), *edges], key=lambda candidate: candidate[0])
+    threshold = float(stats.chi2.ppf(level, 1))
+
+    def profile_ll(value: float) -> float:
+        return problem.profile(index, value)[0]
+
+    low = _interval_end(profile_ll, ll_max, theta[index], -1, window[0], threshold, scale)
+    high = _interval_end(profile_ll, ll_max, theta[index], +1, window[1], threshold, scale)
+    unbounded = (edges[0][0] >= ll_max - FLAT, edges[1][0] >= ll_max - FLAT)
+    return ll_max, theta, low, high, unbounded
+
+
 def fit_censored(sizes, costs, censored, law: str, level: float = 0.95) -> Fit:
     """Maximum-likelihood fit of the censored log-normal model (module docstring) with the profile-likelihood
     interval on the slope at ``level``."""
@@ -214,28 +250,13 @@ def fit_censored(sizes, costs, censored, law: str, level: float = 0.95) -> Fit:
     sizes, log_costs, flags = _validated(sizes, costs, censored)
     z = _covariate(sizes, law)
     z_mean = float(z.mean())
-    problem = _Tobit(z - z_mean, log_costs, flags, SIGMA_FLOOR_FRACTION * max(float(np.ptp(log_costs)), 1.0))
-
+    problem = _Tobit(np.column_stack([np.ones_like(z), z - z_mean]), log_costs, flags,
+                     SIGMA_FLOOR_FRACTION * max(float(np.ptp(log_costs)), 1.0))
     scale = (float(np.ptp(log_costs)) + 1) / float(np.ptp(z))
     solved_z = z[~flags]
     slope_start = float(np.polyfit(solved_z, log_costs[~flags], 1)[0]) if np.ptp(solved_z) > 0 else 0.0
-    window = (slope_start - WINDOW_FACTOR * scale, slope_start + WINDOW_FACTOR * scale)
-
-    # The optimiser can stop on a flat ridge when the likelihood rises towards a window edge; the edges' profiles
-    # are candidates for the maximum too, and an edge within FLAT of it marks an unbounded direction.
-    ll, intercept, slope, log_sigma = problem.maximum(window, slope_start)
-    edge_profiles = [problem.profile(edge) for edge in window]
-    candidates = [(ll, slope, intercept, log_sigma)] + [(p[0], edge, p[1], p[2])
-                                                        for p, edge in zip(edge_profiles, window, strict=True)]
-    ll_max, slope, intercept, log_sigma = max(candidates, key=lambda c: c[0])
-    threshold = float(stats.chi2.ppf(level, 1))
-
-    def profile_ll(b: float) -> float:
-        return problem.profile(b)[0]
-
-    slope_low = _interval_end(profile_ll, ll_max, slope, -1, window[0], threshold, scale)
-    slope_high = _interval_end(profile_ll, ll_max, slope, +1, window[1], threshold, scale)
-    unbounded = [p[0] >= ll_max - FLAT for p in edge_profiles]
+    ll_max, theta, slope_low, slope_high, unbounded = _profile_fit(problem, 1, slope_start, scale, level)
+    (intercept, slope), log_sigma = theta[:2], theta[-1]
     if any(unbounded):
         slope, intercept = (np.inf if unbounded[1] else -np.inf), np.nan
     else:
@@ -243,6 +264,50 @@ def fit_censored(sizes, costs, censored, law: str, level: float = 0.95) -> Fit:
     return Fit(law=law, slope=float(slope), slope_low=slope_low, slope_high=slope_high, intercept=float(intercept),
                sigma=float(np.exp(log_sigma)), log_likelihood=float(ll_max), n=int(flags.size),
                n_censored=int(flags.sum()), level=float(level))
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A maximum-likelihood fit of log cost = intercept + slope·z + shift·g (g = 1 for the shifted group's runs)
+    with the profile-likelihood interval on the shift: e^shift is the cost ratio of the shifted group to the other
+    at equal size."""
+
+    law: str  # "exponential" (z = size) or "power" (z = log size), the common law of both groups
+    shift: float  # maximum-likelihood shift (natural log); ±inf when the data bound it on one side only
+    shift_low: float  # lower end of the profile-likelihood interval (may be -inf)
+    shift_high: float  # upper end of the profile-likelihood interval (may be +inf)
+    slope: float  # common slope at the maximum
+    sigma: float  # common scatter of log cost around the lines
+    log_likelihood: float  # maximised censored log-likelihood
+    n: int  # number of runs
+    n_censored: int  # runs that did not solve within their budget
+    n_shifted: int  # runs of the shifted group
+    level: float  # confidence level of the interval
+
+
+def fit_censored_shift(sizes, costs, censored, shifted, law: str, level: float = 0.95) -> Shift:
+    """Two groups of runs on one censored model with a common slope and scatter, log C = a + b·z + c·g + σ·ε
+    (module docstring; g = ``shifted``), and the profile-likelihood interval on c, maximising over (a, b, σ).  Like
+    the slope, an end of c's interval not reached inside ±``WINDOW_FACTOR`` scales is ±inf: e.g. when every run of
+    one group is censored, the data bound c from one side only."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    sizes, log_costs, flags = _validated(sizes, costs, censored)
+    group = np.atleast_1d(np.asarray(shifted))
+    if group.shape != flags.shape or not np.isin(group, (0, 1)).all():
+        raise ValueError(f"shifted must be one boolean per run, got {group.tolist()}")
+    group = group.astype(float)
+    if group.min() == group.max():
+        raise ValueError(f"both groups need runs to estimate a shift; all {group.size} runs are in one group")
+    z = _covariate(sizes, law)
+    design = np.column_stack([np.ones_like(z), z - z.mean(), group])
+    problem = _Tobit(design, log_costs, flags, SIGMA_FLOOR_FRACTION * max(float(np.ptp(log_costs)), 1.0))
+    shift_start = float(np.linalg.lstsq(design, log_costs, rcond=None)[0][2])  # budgets taken as costs: a start
+    ll_max, theta, low, high, unbounded = _profile_fit(problem, 2, shift_start, float(np.ptp(log_costs)) + 1, level)
+    shift = (np.inf if unbounded[1] else -np.inf) if any(unbounded) else float(theta[2])
+    return Shift(law=law, shift=shift, shift_low=low, shift_high=high, slope=float(theta[1]),
+                 sigma=float(np.exp(theta[-1])), log_likelihood=float(ll_max), n=int(flags.size),
+                 n_censored=int(flags.sum()), n_shifted=int(group.sum()), level=float(level))
 
 
 def compare_laws(sizes, costs, censored, level: float = 0.95) -> dict:

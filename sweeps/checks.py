@@ -212,6 +212,7 @@ def calibration(ctx: Context) -> Outcome:
 from sweeps import rl_checks  # noqa: E402, F401, I001
 from sweeps import compounding_checks  # noqa: E402, F401, I001
 from sweeps import scaling_checks  # noqa: E402, F401, I001
+from sweeps import short_map_checks  # noqa: E402, F401, I001
 from sweeps import reward_model_checks  # noqa: E402, F401, I001
 from sweeps import endogenous_checks  # noqa: E402, F401, I001
 from sweeps import rl_variants_checks  # noqa: E402, F401, I001

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from core.censored_fit import Fit, compare_laws, crossover, fit_censored, log_likelihood_terms
+from core.censored_fit import Fit, compare_laws, crossover, fit_censored, fit_censored_shift, log_likelihood_terms
 from core.intervals import slope_interval
 
 SIGMA = 0.3  # planted scatter of log cost
@@ -194,3 +194,56 @@ def test_crossover_of_two_hand_made_fits():
     assert crossover(exponential, power, np.arange(1, 7)) is None
     with pytest.raises(ValueError, match="grid size"):
         crossover(exponential, power, [0, 1, 2])
+
+
+SHIFT = 1.5  # planted log cost ratio of the shifted group (e^1.5 ≈ 4.5 times costlier at equal size)
+
+
+def planted_groups(rng: np.random.Generator, log_budget: float = 12.0, shift: float = SHIFT):
+    """Two groups over EXPONENTIAL's sizes, 3 runs each per size; the shifted group costs e^shift times more and
+    hits the budget (censored) at the larger sizes."""
+    sizes, costs, censored = planted({**EXPONENTIAL, "log_budget": np.inf}, rng, replicates=6)
+    group = np.tile(np.repeat([0.0, 1.0], 3), sizes.size // 6)
+    log_true = np.log(costs) + shift * group
+    return sizes, np.exp(np.minimum(log_true, log_budget)), log_true > log_budget, group.astype(bool)
+
+
+def test_a_planted_shift_is_inside_its_interval_and_censoring_is_a_lower_bound():
+    sizes, costs, censored, group = planted_groups(np.random.default_rng(SEED))
+    assert censored[group].sum() >= censored[~group].sum() + 6  # the shifted group runs into the budget earlier
+    fit = fit_censored_shift(sizes, costs, censored, group, "exponential")
+    assert fit.shift_low < SHIFT < fit.shift_high and fit.shift_high - fit.shift_low < 0.6
+    assert fit.slope == pytest.approx(EXPONENTIAL["slope"], abs=0.1) and fit.n_shifted == 27
+    # the budgets read as costs (least squares on them) put the shifted group's larger sizes too low
+    naive = np.linalg.lstsq(np.column_stack([np.ones_like(sizes), sizes, group]), np.log(costs), rcond=None)[0][2]
+    assert naive < fit.shift and naive < fit.shift_low
+    swapped = fit_censored_shift(sizes, costs, censored, ~group, "exponential")  # the other group as reference
+    assert swapped.shift == pytest.approx(-fit.shift, abs=1e-4)
+    assert swapped.shift_low == pytest.approx(-fit.shift_high, abs=1e-3)
+
+
+def test_shift_interval_coverage_quick():
+    """60 replicates: coverage of the planted shift ≥ the 99.8% lower end of Binomial(60, 0.95)/60 (0.85)."""
+    rng, low = np.random.default_rng(5), binomial_acceptance(60, tail=0.001)[0]
+    hits = 0
+    for _ in range(60):
+        sizes, costs, censored, group = planted_groups(rng)
+        fit = fit_censored_shift(sizes, costs, censored, group, "exponential")
+        hits += fit.shift_low <= SHIFT <= fit.shift_high
+    assert hits / 60 >= low
+
+
+def test_a_group_that_never_solves_bounds_the_shift_from_below_only():
+    rng = np.random.default_rng(SEED)
+    sizes, costs, censored, group = planted_groups(rng, log_budget=12.0, shift=0.0)
+    costs, censored = np.where(group, np.exp(6.0), costs), censored | group  # every shifted run censored at e^6
+    fit = fit_censored_shift(sizes, costs, censored, group, "exponential")
+    assert fit.shift_high == np.inf and fit.shift == np.inf and np.isfinite(fit.shift_low)
+
+
+@pytest.mark.parametrize("shifted, cause", [([True] * 4, "all 4 runs are in one group"),
+                                            ([True, False], "one boolean per run"),
+                                            ([0, 2, 0, 1], "one boolean per run")])
+def test_shift_bad_groups_name_the_cause(shifted, cause):
+    with pytest.raises(ValueError, match=cause):
+        fit_censored_shift(*GOOD, shifted, "exponential")

@@ -1,0 +1,77 @@
+"""sweeps/short_map_checks.py on planted cost tables: short answers only planted e^1.5 times costlier than p_cot =
+0.25 at every d (with the costliest runs censored at the cap) must fail 'NTP alone ignores chains' and pass its
+nearest statement; costs planted at the prediction (4/3 of the p_cot = 0 cost) must do the reverse; runs that solved
+long are left out; without p_cot = 0 runs (the quick sweep) nothing is decided and the detail says what to run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.ledger import REGISTRY, Context, judge
+from sweeps.evidence import Tables
+from sweeps.short_map_checks import judge_shift, shift_table
+
+IGNORES, CHEAPEN = "parity.scaling.ntp_alone_ignores_chains", "parity.scaling.chains_cheapen_ntp_alone"
+CAP = 768_000.0
+RATE = 0.6  # planted growth of log cost per bit, both p_cot
+
+
+def planted_costs(shift: float, seed: int = 0, sizes=range(3, 9), seeds: int = 3) -> pd.DataFrame:
+    """A cost table of NTP alone: log cost(p_cot = 0.25) = log 6000 + RATE·d + 0.3·ε, p_cot = 0 higher by ``shift``;
+    costs above CAP censored at CAP."""
+    rng, rows = np.random.default_rng(seed), []
+    for d in sizes:
+        for p_cot, offset in ((0.25, 0.0), (0.0, shift)):
+            for run in range(seeds):
+                cost = float(np.exp(np.log(6000) + RATE * d + offset + 0.3 * rng.standard_normal()))
+                rows.append({"regime": "ntp_alone", "task.d": d, "task.p_cot": p_cot, "seed": run,
+                             "cost": min(cost, CAP), "censored": cost > CAP, "solved_long": False})
+    return pd.DataFrame(rows)
+
+
+def verdicts(costs: pd.DataFrame) -> tuple[str, str]:
+    return tuple(judge(REGISTRY[claim_id], judge_shift(costs, *rule)).verdict
+                 for claim_id, rule in ((IGNORES, (np.log(2), "<=")), (CHEAPEN, (0.0, ">="))))
+
+
+def test_chains_that_cut_the_cost_fail_the_literal_reading_and_pass_the_nearest_statement():
+    costs = planted_costs(shift=1.5)
+    assert costs["censored"].sum() >= 3  # the top of p_cot = 0 hits the cap: lower bounds only
+    [row] = shift_table(costs).to_dict("records")
+    assert row["low"] < 1.5 < row["high"] and row["d"] == "3,4,5,6,7,8" and row["runs"] == 36
+    assert verdicts(costs) == ("fails", "holds")
+
+
+def test_costs_at_the_prediction_pass_the_literal_reading_and_fail_the_nearest_statement():
+    assert verdicts(planted_costs(shift=np.log(0.75))) == ("holds", "fails")
+
+
+def test_runs_solved_with_long_answers_are_left_out_and_unshared_sizes_are_not_compared():
+    costs = planted_costs(shift=1.5)
+    long = costs.index[(costs["task.p_cot"] == 0.25) & (costs["task.d"] == 8)]
+    costs.loc[long, ["cost", "censored", "solved_long"]] = [10.0, False, True]  # cheap, but by the chain
+    extra = planted_costs(shift=1.5, sizes=[9])
+    costs = pd.concat([costs, extra[extra["task.p_cot"] == 0.25]], ignore_index=True)  # d = 9 only at 0.25
+    [row] = shift_table(costs).to_dict("records")
+    assert row["d"] == "3,4,5,6,7" and row["runs"] == 30 and row["low"] < 1.5 < row["high"]
+
+
+def test_without_short_only_runs_nothing_is_decided_and_the_detail_names_the_sweep():
+    costs = planted_costs(shift=1.5)
+    outcome = judge_shift(costs[costs["task.p_cot"] > 0], 0.0, ">=")
+    assert not any(outcome.criteria[0].informative) and judge(REGISTRY[CHEAPEN], outcome).verdict == "inconclusive"
+    assert "no p_cot = 0 runs" in outcome.detail and "sweep_scaling_ntp" in outcome.detail
+
+
+@pytest.mark.parametrize("claim_id", [IGNORES, CHEAPEN])
+def test_the_claims_read_the_scaling_ntp_runs_table(claim_id):
+    costs = planted_costs(shift=1.5)
+    runs = pd.DataFrame({"job": [f"job{i}" for i in costs.index], "rl.algo": "none", "model.name": "gpt",
+                         "task.d": costs["task.d"], "task.p_cot": costs["task.p_cot"], "seed": costs["seed"],
+                         "ntp_solved.samples": costs["cost"].where(~costs["censored"]),
+                         "ntp_solved.budget_samples": CAP, "ntp.greedy/long_fraction": 0.0})
+    spec = REGISTRY[claim_id]
+    result = judge(spec, spec.run(Context("full", tables=Tables({"scaling_ntp": (runs, pd.DataFrame())}))))
+    assert result.verdict == {IGNORES: "fails", CHEAPEN: "holds"}[claim_id]
