@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.intervals import slope_interval, t_interval
+from core.intervals import slope_interval
 from core.ledger import Context, Criterion, Outcome, claim
 from sweeps.evidence import PAPER, gap_bounds
-from sweeps.rl_checks import star_rounds
 from sweeps.scaling import cost_table, fit_curve, fit_table, log_odds, result_column
 
 PROFILE_INTERVAL = "95% profile likelihood of the censored (Tobit) fit over the curve's runs"
@@ -23,10 +22,6 @@ VUONG_INTERVAL = "Student-t 95% over runs of the per-run log-likelihood differen
 MAX_DEGREE = 3.0  # "polynomial in d" read as: no faster than cubic over the measured sizes
 LOG_ODDS_SLOPE_TOLERANCE = 0.5  # rounds per odds doubling: 1 by the recursion; 0.5-1.5 still "Θ(log odds)"
 INVERSE_P_TOLERANCE = 0.3  # exponent of NTP samples in 1/p_cot: 1 by §6.4 (poly(d)/p_cot long examples)
-ODDS_GAIN_TOLERANCE = 0.25  # bits of log2 odds per STaR round: exactly 1 by the recursion
-SOLVING = 0.95  # a sampled long fraction above this is the run solving, not the odds growing
-ROUNDS_INTERVAL = "Student-t 95% over the run's rounds (one gain per round; rounds of a run share its model)"
-MIN_ROUNDS = 3  # usable rounds for a run's interval: with 2, Student-t's factor is 12.7 and nothing is decided
 
 
 def curve_labels(fits: pd.DataFrame, keys: list[str]) -> list[str]:
@@ -235,114 +230,3 @@ def judge_p_cot_laws(costs: pd.DataFrame) -> Outcome:
     requires=("scaling_linear_laws",))
 def exponentially_small_p_cot(ctx: Context) -> Outcome:
     return judge_p_cot_laws(cost_table(ctx.tables.runs()))
-
-
-
-def odds_gains(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
-    """One row per (STaR job, round n that has a round n + 1): the log2-odds gains of the filter (kept k_n over
-    sampled s_n: exactly 1 bit when long responses are right and short ones half the time), of the refit (s_(n+1)
-    over k_n: 0 when fine-tuning reproduces the kept set) and of the round (their sum).  Rounds whose fractions are
-    0, 1 or past ``SOLVING`` have no finite or no growing odds and are left out."""
-    rounds = star_rounds(runs, steps, rounds=int(steps["step"].max())).sort_values(["job", "step"])
-    sampled, kept = rounds["star/sampled_long_fraction"], rounds["star/kept_long_fraction"]
-    following = rounds.groupby("job")["star/sampled_long_fraction"].shift(-1)
-    usable = ((sampled > 0) & (sampled <= SOLVING) & (kept > 0) & (kept < 1) & (following > 0)
-              & (following <= SOLVING))
-
-    def log2_odds(p: pd.Series) -> pd.Series:
-        return np.log2(p / (1 - p))
-
-    return rounds.assign(filter_gain=log2_odds(kept) - log2_odds(sampled),
-                         refit_gain=log2_odds(following) - log2_odds(kept),
-                         round_gain=log2_odds(following) - log2_odds(sampled))[usable].reset_index(drop=True)
-
-
-def per_job_gain(gains: pd.DataFrame, column: str) -> pd.DataFrame:
-    """(job, mean, low, high, rounds) of ``column`` per job; a job with fewer than MIN_ROUNDS usable rounds (a
-    large p_cot solves in a few) is not informative (NaN)."""
-    rows = []
-    for job, group in gains.groupby("job"):
-        mean, low, high = t_interval(group[column]) if len(group) >= MIN_ROUNDS else (np.nan,) * 3
-        rows.append({"job": job, "task.p_cot": group["task.p_cot"].iloc[0], "mean": mean, "low": low, "high": high,
-                     "rounds": len(group)})
-    return pd.DataFrame(rows, columns=["job", "task.p_cot", "mean", "low", "high", "rounds"])
-
-
-def gain_criterion(name: str, per_job: pd.DataFrame) -> Criterion:
-    """|mean gain − 1 bit| per job ≤ ODDS_GAIN_TOLERANCE, from the gain's interval."""
-    gap, near, far = gap_bounds(per_job["mean"], per_job["low"], per_job["high"], 1.0)
-    return decidable(name, gap, near, far, ODDS_GAIN_TOLERANCE, "<=", f"|·| of the {ROUNDS_INTERVAL}",
-                     list(per_job["job"]))
-
-
-def gain_detail(gains: pd.DataFrame) -> str:
-    """Mean filter / refit / round gains per p_cot (over jobs and rounds), smallest p_cot first."""
-    means = gains.groupby("task.p_cot")[["filter_gain", "refit_gain", "round_gain"]].mean().sort_index()
-    return "mean log2-odds gain per round (filter + refit = round) by p_cot: " + "; ".join(
-        f"2^{np.log2(p):.0f}: {row.filter_gain:+.2f} {row.refit_gain:+.2f} = {row.round_gain:+.2f}"
-        for p, row in means.iterrows())
-
-
-def judge_odds_gain(runs: pd.DataFrame, steps: pd.DataFrame, column: str, name: str) -> Outcome:
-    gains = odds_gains(runs, steps)
-    per_job = per_job_gain(gains, column)
-    return Outcome(criteria=[gain_criterion(name, per_job)], detail=gain_detail(gains),
-                   measured={"jobs": len(per_job), "usable rounds": len(gains)},
-                   tables={"gains": records(gains[["job", "task.p_cot", "step", "filter_gain", "refit_gain",
-                                                   "round_gain"]]), "per_job": records(per_job)})
-
-
-@claim(
-    id="parity.scaling.star_odds_double_each_round", kind="derived", quantifier="for-all",
-    source="the odds recursion r_n = 2 r_(n−1) of docs/research/parity_cot_rl.md §6.3 (behind Thm 2's "
-           f"O(log((1 − p)/p)) rounds, {PAPER})",
-    statement="Under STaR on the linear model the odds of sampling the chain double every round: log2 odds(s_(n+1)) "
-              "− log2 odds(s_n) = 1 bit, at every p_cot.",
-    check=f"sweep_scaling_linear: per run, the mean log2-odds gain of the sampled long fraction per round (rounds "
-          f"with 0 < s ≤ {SOLVING}) is within {ODDS_GAIN_TOLERANCE} bit of 1, with the {ROUNDS_INTERVAL}; runs "
-          f"with fewer than {MIN_ROUNDS} such rounds are not informative.",
-    requires=("scaling_linear",))
-def star_odds_double_each_round(ctx: Context) -> Outcome:
-    return judge_odds_gain(*ctx.tables["scaling_linear"], "round_gain", "|sampled log2-odds gain per round − 1|")
-
-
-@claim(
-    id="parity.scaling.star_filter_doubles_odds", kind="derived", quantifier="for-all",
-    source="the filter step of docs/research/parity_cot_rl.md §6.3 (long responses right, short ones half the time: "
-           "k = 2s/(1 + s), so odds(k) = 2 odds(s)); the nearest statement to parity.scaling.star_odds_double_each_"
-           "round, which also needs the refit to reproduce the kept set",
-    statement="STaR's filter doubles the odds of the chain at every p_cot: log2 odds(kept) − log2 odds(sampled) = "
-              "1 bit per round; whatever the round loses beyond that is lost by the refit.",
-    check=f"sweep_scaling_linear: per run, the mean log2-odds gain from the sampled to the kept long fraction is "
-          f"within {ODDS_GAIN_TOLERANCE} bit of 1, with the {ROUNDS_INTERVAL}; the detail splits each round's gain "
-          "into filter and refit.", requires=("scaling_linear",))
-def star_filter_doubles_odds(ctx: Context) -> Outcome:
-    return judge_odds_gain(*ctx.tables["scaling_linear"], "filter_gain", "|filter log2-odds gain − 1|")
-
-
-def judge_large_rounds(runs: pd.DataFrame, steps: pd.DataFrame) -> Outcome:
-    """Primary: the sampled log2-odds gain per round within ODDS_GAIN_TOLERANCE of 1 bit per run; secondary: rounds
-    to solve against log2((1 − p)/p) with slope 1 ± LOG_ODDS_SLOPE_TOLERANCE (judge_star_rounds).  ``runs`` as
-    Tables.runs() gives them (with the ``experiment`` column)."""
-    doubling = judge_odds_gain(runs, steps, "round_gain", "|sampled log2-odds gain per round − 1|")
-    rounds = judge_star_rounds(cost_table(runs))
-    return Outcome(criteria=[*doubling.criteria, *rounds.criteria], measured=doubling.measured,
-                   detail=doubling.detail + ". Rounds law: " + rounds.detail,
-                   tables={**doubling.tables, **rounds.tables})
-
-
-@claim(
-    id="parity.scaling.star_odds_double_with_large_rounds", kind="derived", quantifier="for-all",
-    source="the odds recursion r_n = 2 r_(n−1) of docs/research/parity_cot_rl.md §6.3, which assumes the refit "
-           "reproduces the kept set; the nearest statement to parity.scaling.star_odds_double_each_round, whose "
-           "refit loses odds at 20k samples per round (conf/experiment/sweep_scaling_linear_rounds.yaml: is the loss "
-           "the refit overfitting the few kept long responses to their prompts?)",
-    statement="With rounds large enough to keep many long responses (80k samples, d = 16), STaR on the linear model "
-              "doubles the odds of the chain every round down to p_cot = 2^-10, and its rounds to solve grow like "
-              "log2((1 − p)/p).",
-    check=f"sweep_scaling_linear_rounds: per run, the mean log2-odds gain of the sampled long fraction per round is "
-          f"within {ODDS_GAIN_TOLERANCE} bit of 1, with the {ROUNDS_INTERVAL} (primary); the least-squares slope of "
-          f"rounds on log2((1 − p)/p) is within {LOG_ODDS_SLOPE_TOLERANCE} of 1 (secondary).",
-    requires=("scaling_linear_rounds",))
-def star_odds_double_with_large_rounds(ctx: Context) -> Outcome:
-    return judge_large_rounds(ctx.tables.runs(), ctx.tables["scaling_linear_rounds"][1])

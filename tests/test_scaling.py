@@ -27,7 +27,7 @@ from core.ledger import REGISTRY, Context, judge
 from core.runio import CHECKPOINT, METRICS, write_parquet
 from figures import fig10_scaling, fig11_scaling_linear
 from figures.common import build, save
-from sweeps import scaling_checks
+from sweeps import scaling_checks, star_odds_checks
 from sweeps.collect import RESULTS, STEPS, collect
 from sweeps.config import CONF_DIR, PipelineConfig, register_pipeline_configs
 from sweeps.evidence import Tables
@@ -447,10 +447,12 @@ def test_star_rounds_log_odds_controls():
 
 
 def star_trajectories(refit_bits: float, filter_bits: float = 1.0, p_cots=(2.0 ** -10, 2.0 ** -6, 2.0 ** -3),
-                      seeds=(0, 1, 2), rounds: int = 12, kept: int = 10000) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      seeds=(0, 1, 2), rounds: int = 12, kept: int = 10000, fit_bits: float | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scripted STaR runs (10k kept responses a round, as at paper size): each round the kept odds are the sampled
     odds times 2^filter_bits and the next sampled odds the kept odds times 2^refit_bits, with binomial noise on the
-    kept responses (rounds go on past solving)."""
+    kept responses (rounds go on past solving).  With ``fit_bits`` (rl.star_refit_check) the refit model's odds on
+    the kept set's own prompts are the kept odds times 2^fit_bits, with the same noise."""
     rng = np.random.default_rng(4)
     runs, steps = [], []
     for p_cot in p_cots:
@@ -462,9 +464,14 @@ def star_trajectories(refit_bits: float, filter_bits: float = 1.0, p_cots=(2.0 *
                 sampled = odds / (1 + odds)
                 kept_odds = odds * 2.0 ** filter_bits
                 kept_fraction = rng.binomial(kept, kept_odds / (1 + kept_odds)) / kept
+                metrics = [("star/sampled_long_fraction", sampled), ("star/kept_long_fraction", kept_fraction),
+                           ("star/kept", kept)]
+                if fit_bits is not None:
+                    own_odds = kept_odds * 2.0 ** fit_bits
+                    metrics.append(("star/refit_own_long_fraction",
+                                    rng.binomial(kept, own_odds / (1 + own_odds)) / kept))
                 steps += [{"job": job, "stage": "rl", "step": step, "metric": metric, "value": value}
-                          for metric, value in (("star/sampled_long_fraction", sampled),
-                                                ("star/kept_long_fraction", kept_fraction), ("star/kept", kept))]
+                          for metric, value in metrics]
                 odds = kept_odds * 2.0 ** refit_bits
     return pd.DataFrame(runs), pd.DataFrame(steps)
 
@@ -472,14 +479,31 @@ def star_trajectories(refit_bits: float, filter_bits: float = 1.0, p_cots=(2.0 *
 def test_star_odds_gain_controls_split_the_round_into_filter_and_refit():
     doubling, filter_only = "parity.scaling.star_odds_double_each_round", "parity.scaling.star_filter_doubles_odds"
     faithful = star_trajectories(refit_bits=0.0)
-    assert verdict(doubling, scaling_checks.judge_odds_gain(*faithful, "round_gain", "round")) == "holds"
-    assert verdict(filter_only, scaling_checks.judge_odds_gain(*faithful, "filter_gain", "filter")) == "holds"
+    assert verdict(doubling, star_odds_checks.judge_odds_gain(*faithful, "round_gain", "round")) == "holds"
+    assert verdict(filter_only, star_odds_checks.judge_odds_gain(*faithful, "filter_gain", "filter")) == "holds"
     under_fit = star_trajectories(refit_bits=-0.5)  # what the paper-size linear runs show at p_cot = 2^-10
-    assert verdict(doubling, scaling_checks.judge_odds_gain(*under_fit, "round_gain", "round")) == "fails"
-    assert verdict(filter_only, scaling_checks.judge_odds_gain(*under_fit, "filter_gain", "filter")) == "holds"
+    assert verdict(doubling, star_odds_checks.judge_odds_gain(*under_fit, "round_gain", "round")) == "fails"
+    assert verdict(filter_only, star_odds_checks.judge_odds_gain(*under_fit, "filter_gain", "filter")) == "holds"
     weak_filter = star_trajectories(refit_bits=0.5, filter_bits=0.5)  # same round gain, filter at half strength
-    assert verdict(doubling, scaling_checks.judge_odds_gain(*weak_filter, "round_gain", "round")) == "holds"
-    assert verdict(filter_only, scaling_checks.judge_odds_gain(*weak_filter, "filter_gain", "filter")) == "fails"
+    assert verdict(doubling, star_odds_checks.judge_odds_gain(*weak_filter, "round_gain", "round")) == "holds"
+    assert verdict(filter_only, star_odds_checks.judge_odds_gain(*weak_filter, "filter_gain", "filter")) == "fails"
+
+
+def test_the_refit_split_says_whether_the_kept_set_is_fitted_or_the_fit_does_not_carry_over():
+    claim = "parity.scaling.star_refit_fits_the_kept_set"
+
+    def fit_verdict(tables: tuple[pd.DataFrame, pd.DataFrame]) -> str:
+        return verdict(claim, star_odds_checks.judge_odds_gain(*tables, "fit_gain", "fit", target=0.0))
+
+    # A loss of half a bit a round, all of it in carrying the fit over to fresh prompts (40k kept a round, as at
+    # 80k samples): holds, and the transfer gain in the detail and tables carries the loss.
+    overfit = star_trajectories(refit_bits=-0.5, fit_bits=0.0, kept=40000)
+    assert fit_verdict(overfit) == "holds"
+    outcome = star_odds_checks.judge_odds_gain(*overfit, "fit_gain", "fit", target=0.0)
+    transfer = pd.DataFrame(outcome.tables["gains"])["transfer_gain"]
+    assert transfer.mean() == pytest.approx(-0.5, abs=0.05) and "transfer to fresh ones = refit" in outcome.detail
+    assert fit_verdict(star_trajectories(refit_bits=-0.5, fit_bits=-0.5, kept=40000)) == "fails"  # the fit loses it
+    assert fit_verdict(star_trajectories(refit_bits=-0.5, kept=40000)) == "inconclusive"  # no refit check
 
 
 def large_round_tables(refit_bits: float, rounds_law) -> Tables:

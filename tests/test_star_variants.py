@@ -193,3 +193,35 @@ def test_a_round_that_keeps_nothing_stalls_without_fine_tuning():
         (0, 0, None, None)] * 2
     assert records[0]["rollout/malformed"] == 1.0
     assert all(torch.equal(value, before[name]) for name, value in model.state_dict().items())
+
+
+def test_the_refit_check_samples_the_kept_prompts_again_with_the_refit_model(monkeypatch):
+    """rl.star_refit_check: after each refit, exactly the kept set's prompts are sampled once more, by the refit
+    model, and star/refit_own_long_fraction is their long fraction; off, no extra sampling and the metric is None.
+    At a learning rate that leaves the chain model as it was (its long probability does not depend on the prompt),
+    that fraction and the round's sampled one both estimate P(long) = 0.3: their difference stays inside 5 standard
+    errors of a difference of two binomial fractions."""
+    calls = []
+    generate = toy.star.generate
+
+    def spy_generate(model, prompts, *args, **kwargs):
+        responses = generate(model, prompts, *args, **kwargs)
+        calls.append((prompts.clone(), responses))
+        return responses
+
+    monkeypatch.setattr(toy.star, "generate", spy_generate)
+    cfg = star_config(star_samples=4000, star_lr=1e-9, iterations=2, star_refit_check=True)
+    records = list(iterate(chain_model(STEP_ERROR, 0.3), LAYOUT, cfg, torch.Generator().manual_seed(0)))
+    assert len(calls) == 4  # per round: the round's sample, then the kept prompts again
+    for record, (first, first_responses), (again, again_responses) in zip(records, calls[::2], calls[1::2],
+                                                                          strict=True):
+        x = first[:, :LAYOUT.d]
+        kept = read_responses(first_responses, x, LAYOUT).correct
+        assert torch.equal(again, first[kept]) and record["star/kept"] == len(again)
+        own = read_responses(again_responses, again[:, :LAYOUT.d], LAYOUT).is_long.float().mean().item()
+        assert record["star/refit_own_long_fraction"] == own
+        s, o, n, k = record["star/sampled_long_fraction"], own, cfg.star_samples, record["star/kept"]
+        assert abs(o - s) <= 5 * math.sqrt(0.3 * 0.7 * (1 / n + 1 / k))
+    calls.clear()
+    off = list(iterate(chain_model(STEP_ERROR, 0.3), LAYOUT, star_config(iterations=2), torch.Generator()))
+    assert len(calls) == 2 and all(r["star/refit_own_long_fraction"] is None for r in off)

@@ -24,6 +24,11 @@ fitted model samples the kept fraction back; at T ≠ 1 only the one-step predic
 * ``star_steps_growth``: the published schedule grows the inner loop's steps by 20% per outer loop (40 steps
   first; growth 1.2).  Round n runs round(star_steps · growth^(n−1)) steps (Python's round: halves to even),
   logged as ``star/steps``; 1 (default) keeps them fixed.
+* ``star_refit_check``: after the refit, one fresh response for each prompt of the kept set, by the refit model:
+  its long fraction ``star/refit_own_long_fraction``.  The refit's odds gain splits in two: kept → own prompts
+  (does fine-tuning reproduce the kept set where it was fitted?) and own → fresh prompts, the next round's s_{n+1}
+  (does what it fitted carry over to new prompts, or did it fit those prompts?).  Off by default: it samples
+  about N/2 responses more per round.
 * near-greedy sampling, ``rl.temperature`` ≪ 1 (e.g. 0.1): the policy
   softmax(logits / T) of toy/sampling.generate concentrates on the argmax.  Below p_cot = 1/3 the NTP model's
   continue probability after the first bit is 2p/(1 + p) < 1/2 (§6.2), so at small T it samples the chain with
@@ -102,12 +107,19 @@ def iterate(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        own_long = None
+        if cfg.star_refit_check and steps:
+            model.eval()
+            again = generate(model, with_separator(kept.x), layout.max_response_len, cfg.temperature, generator)
+            model.train()
+            own_long = read_responses(again, kept.x, layout).is_long.float().mean().item()
         yield {
             "reward/mean": keep.float().mean().item(),
             "star/kept": int(keep.sum()),
             "star/steps": steps,
             "star/sampled_long_fraction": sampled_long,
             "star/kept_long_fraction": kept.is_long.float().mean().item() if steps else None,
+            "star/refit_own_long_fraction": own_long,
             "star/one_step_prediction": 2 * sampled_long / (1 + sampled_long),
             "star/recursion_prediction": compounded,
             # After fitting the kept set, greedy decoding continues iff the long fraction exceeds 1/3 (§6.2).
