@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
+import numpy as np
 import pandas as pd
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
@@ -46,6 +47,7 @@ from sweeps.collect import RESULTS, STEPS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
 from sweeps.rl_variants import job_table, variant_table
 from sweeps.scaling import cost_table, crossovers, curve_keys, fit_table, summary_table
+from sweeps.short_map_checks import shift_table
 from toy.config import require
 
 SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
@@ -229,6 +231,11 @@ def scaling_section(root: Path, profile: str) -> list[str]:
         fits = fit_table(costs, curve_keys(costs))
         out += [f"### {name}", "", markdown_table(summary_table(costs).round(3)), "",
                 markdown_table(fits.round(3)), ""]
+        shifts = shift_table(costs).dropna(subset=["shift"])
+        if len(shifts):
+            out += ["Short answers only (p_cot = 0) against chains in the data, NTP alone at equal d: shift c = log "
+                    "cost(0) − log cost(p_cot) of the common-slope censored fit (sweeps/short_map_checks.py).", "",
+                    markdown_table(shifts.drop(columns="error").assign(ratio=np.exp(shifts["shift"])).round(3)), ""]
     crossing = crossovers(pd.concat(all_costs)) if all_costs else pd.DataFrame()
     if len(crossing):
         out += ["### Crossover: where NTP alone becomes more expensive than NTP + RL (fitted laws)", "",
