@@ -61,6 +61,7 @@ CONTROLLED_CLAIMS = {
     "parity.scaling.star_odds_double_each_round",
     "parity.scaling.star_odds_double_with_large_rounds",
     "parity.scaling.star_filter_doubles_odds",
+    "parity.scaling.star_refit_fits_the_kept_set",
 }
 SCATTER = 0.2  # σ of the planted log costs
 BATCH = 8  # NTP batch of the tiny real runs

@@ -14,6 +14,7 @@ from sweeps.evidence import Tables
 from sweeps.short_map_checks import judge_shift, shift_table
 
 IGNORES, CHEAPEN = "parity.scaling.ntp_alone_ignores_chains", "parity.scaling.chains_cheapen_ntp_alone"
+CONTROLLED_CLAIMS = {IGNORES, CHEAPEN}
 CAP = 768_000.0
 RATE = 0.6  # planted growth of log cost per bit, both p_cot
 
