@@ -46,7 +46,9 @@ its floor and the interval would be meaninglessly narrow).
 
 **Two groups** (`fit_censored_shift`): runs of two conditions at the same sizes (e.g. p_cot = 0 and 0.25) on one
 model with a common slope and scatter, log C = a + b·z + c·g + σ·ε with g ∈ {0, 1}; the profile interval on the
-shift c (the log cost ratio at equal size) maximises over (a, b, σ), found as the slope's is.
+shift c (the log cost ratio at equal size) maximises over (a, b, σ), found as the slope's is, its scale being the
+range of log c plus one e-fold.  The common slope is the premise of one ratio at every size: its likelihood ratio
+against a slope per group (a z·g column) is reported as a χ²₁ p-value.
 
 **Comparison** (`compare_laws`): both laws model the same response log c with three parameters, so the higher
 maximised log-likelihood is also the lower AIC.
@@ -151,7 +153,7 @@ class _Tobit:
     profile in one coefficient.  Parameters are θ = (β, log σ)."""
 
     def __init__(self, design: np.ndarray, log_costs: np.ndarray, censored: np.ndarray, sigma_floor: float):
-        self.design, self.y, self.censored = design, log_costs, censored
+        self.design, self.y, self.censored, self.sigma_floor = design, log_costs, censored, sigma_floor
         self.log_sigma_floor = float(np.log(sigma_floor))
 
     def negative_and_gradient(self, theta: np.ndarray):
@@ -178,6 +180,7 @@ class _Tobit:
         return np.append(beta, max(float(np.log(residuals.std() + 1e-300)), self.log_sigma_floor))
 
     def bounds(self) -> list[tuple[float | None, float | None]]:
+        """Box bounds of θ: the coefficients free, log σ at or above its floor."""
         return [(None, None)] * self.design.shape[1] + [(self.log_sigma_floor, None)]
 
     def maximum(self, index: int, window: tuple[float, float], start_value: float) -> tuple[float, np.ndarray]:
@@ -192,8 +195,8 @@ class _Tobit:
         free = np.arange(self.design.shape[1] + 1) != index
 
         def negative(rest):
-            value_, gradient = self.negative_and_gradient(np.insert(rest, index, value))
-            return value_, gradient[free]
+            negative_ll, gradient = self.negative_and_gradient(np.insert(rest, index, value))
+            return negative_ll, gradient[free]
 
         bounds = [bound for bound, is_free in zip(self.bounds(), free, strict=True) if is_free]
         result = _minimise(negative, self.start(index, value)[free], bounds)
@@ -276,13 +279,14 @@ class Shift:
     shift: float  # maximum-likelihood shift (natural log); ±inf when the data bound it on one side only
     shift_low: float  # lower end of the profile-likelihood interval (may be -inf)
     shift_high: float  # upper end of the profile-likelihood interval (may be +inf)
-    slope: float  # common slope at the maximum
-    sigma: float  # common scatter of log cost around the lines
+    slope: float  # common slope at the maximum (with an unbounded shift: at the search window's edge)
+    sigma: float  # common scatter of log cost around the lines (likewise)
     log_likelihood: float  # maximised censored log-likelihood
     n: int  # number of runs
     n_censored: int  # runs that did not solve within their budget
     n_shifted: int  # runs of the shifted group
     level: float  # confidence level of the interval
+    common_slope_p: float  # likelihood-ratio p-value of the common slope against one slope per group (χ²₁)
 
 
 def fit_censored_shift(sizes, costs, censored, shifted, law: str, level: float = 0.95) -> Shift:
@@ -305,9 +309,14 @@ def fit_censored_shift(sizes, costs, censored, shifted, law: str, level: float =
     shift_start = float(np.linalg.lstsq(design, log_costs, rcond=None)[0][2])  # budgets taken as costs: a start
     ll_max, theta, low, high, unbounded = _profile_fit(problem, 2, shift_start, float(np.ptp(log_costs)) + 1, level)
     shift = (np.inf if unbounded[1] else -np.inf) if any(unbounded) else float(theta[2])
+    # The model's premise: one slope.  Against a slope per group (a z·g column, σ still shared), likelihood ratio.
+    slope_window = WINDOW_FACTOR * (float(np.ptp(log_costs)) + 1) / float(np.ptp(z))
+    separate = _Tobit(np.column_stack([design, design[:, 1] * group]), log_costs, flags, problem.sigma_floor)
+    ll_separate = separate.maximum(3, (-slope_window, slope_window), 0.0)[0]
     return Shift(law=law, shift=shift, shift_low=low, shift_high=high, slope=float(theta[1]),
                  sigma=float(np.exp(theta[-1])), log_likelihood=float(ll_max), n=int(flags.size),
-                 n_censored=int(flags.sum()), n_shifted=int(group.sum()), level=float(level))
+                 n_censored=int(flags.sum()), n_shifted=int(group.sum()), level=float(level),
+                 common_slope_p=float(stats.chi2.sf(max(2 * (ll_separate - ll_max), 0.0), 1)))
 
 
 def compare_laws(sizes, costs, censored, level: float = 0.95) -> dict:

@@ -22,8 +22,9 @@ from sweeps.scaling_checks import LOG_ODDS_SLOPE_TOLERANCE, decidable, judge_sta
 ODDS_GAIN_TOLERANCE = 0.25  # bits of log2 odds per STaR round: exactly 1 by the recursion
 SOLVING = 0.95  # a sampled long fraction above this is the run solving, not the odds growing
 ROUNDS_INTERVAL = "Student-t 95% over the run's rounds (one gain per round; rounds of a run share its model)"
-REFIT_OWN = "star/refit_own_long_fraction"  # toy/star.py, with rl.star_refit_check
-GAINS = ["filter_gain", "refit_gain", "round_gain", "fit_gain", "transfer_gain"]
+REFIT_OWN = "star/refit_own_long_fraction"  # toy/star.py, with rl.star_refit_check: after the refit (o_n)
+PRE_REFIT_OWN = "star/pre_refit_own_long_fraction"  # the same prompts before it (b_n)
+GAINS = ["filter_gain", "refit_gain", "round_gain", "selection_gain", "fit_gain", "transfer_gain"]
 MIN_ROUNDS = 3  # usable rounds for a run's interval: with 2, Student-t's factor is 12.7 and nothing is decided
 
 
@@ -33,15 +34,16 @@ def odds_gains(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     over k_n: 0 when fine-tuning reproduces the kept set) and of the round (their sum).  Rounds whose fractions are
     0, 1 or past ``SOLVING`` have no finite or no growing odds and are left out.  With rl.star_refit_check the
     refit splits in two (toy/star.py): ``fit_gain`` (kept k_n → the refit model's long fraction o_n on the kept
-    set's own prompts) and ``transfer_gain`` (o_n → s_(n+1) on fresh prompts); NaN without it or where o_n is 0 or
-    1."""
+    set's own prompts) and ``transfer_gain`` (o_n → s_(n+1) on fresh prompts), and ``selection_gain`` (s_n → the
+    sampling model's own long fraction b_n on the kept prompts) is the part of the filter's gain that selected
+    prompts rather than responses; NaN without the check or where b_n or o_n is 0 or 1."""
     rounds = star_rounds(runs, steps, rounds=int(steps["step"].max())).sort_values(["job", "step"])
     sampled, kept = rounds["star/sampled_long_fraction"], rounds["star/kept_long_fraction"]
     following = rounds.groupby("job")["star/sampled_long_fraction"].shift(-1)
     usable = ((sampled > 0) & (sampled <= SOLVING) & (kept > 0) & (kept < 1) & (following > 0)
               & (following <= SOLVING))
-    own = result_column(rounds, REFIT_OWN)
-    own = own.where((own > 0) & (own < 1))
+    own, before = (result_column(rounds, name) for name in (REFIT_OWN, PRE_REFIT_OWN))
+    own, before = (f.where((f > 0) & (f < 1)) for f in (own, before))
 
     def log2_odds(p: pd.Series) -> pd.Series:
         return np.log2(p / (1 - p))
@@ -49,6 +51,7 @@ def odds_gains(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     return rounds.assign(filter_gain=log2_odds(kept) - log2_odds(sampled),
                          refit_gain=log2_odds(following) - log2_odds(kept),
                          round_gain=log2_odds(following) - log2_odds(sampled),
+                         selection_gain=log2_odds(before) - log2_odds(sampled),
                          fit_gain=log2_odds(own) - log2_odds(kept),
                          transfer_gain=log2_odds(following) - log2_odds(own))[usable].reset_index(drop=True)
 
@@ -78,11 +81,12 @@ def gain_detail(gains: pd.DataFrame) -> str:
     detail = "mean log2-odds gain per round (filter + refit = round) by p_cot: " + "; ".join(
         f"2^{np.log2(p):.0f}: {row.filter_gain:+.2f} {row.refit_gain:+.2f} = {row.round_gain:+.2f}"
         for p, row in means.iterrows())
-    split = means.dropna(subset=["fit_gain", "transfer_gain"])
+    split = means.dropna(subset=["selection_gain", "fit_gain", "transfer_gain"])
     return detail + ("" if split.empty else "; the refit split (fit on the kept set's own prompts + transfer to "
-                     "fresh ones = refit): " + "; ".join(
-                         f"2^{np.log2(p):.0f}: {row.fit_gain:+.2f} {row.transfer_gain:+.2f}"
-                         for p, row in split.iterrows()))
+                     "fresh ones = refit), and of the filter's gain the part already in the sampling model on the "
+                     "kept prompts (prompt selection): " + "; ".join(
+                         f"2^{np.log2(p):.0f}: {row.fit_gain:+.2f} {row.transfer_gain:+.2f}, selection "
+                         f"{row.selection_gain:+.2f}" for p, row in split.iterrows()))
 
 
 def judge_odds_gain(runs: pd.DataFrame, steps: pd.DataFrame, column: str, name: str, target: float = 1.0
@@ -157,7 +161,9 @@ def star_odds_double_with_large_rounds(ctx: Context) -> Outcome:
            "k_n), split where parity.scaling.star_odds_double_with_large_rounds loses odds: on the prompts it was "
            "fitted on, or on fresh ones",
     statement="STaR's refit reproduces the kept set's long fraction on the kept set's own prompts (the odds it loses "
-              "by the next round are lost in carrying the fit over to fresh prompts).",
+              "by the next round are lost in carrying the fit over to fresh prompts). How much of that was in the "
+              "sampling model before the refit (the filter selecting prompts where it already samples the chain, "
+              "which fresh prompts cannot inherit) the detail says.",
     check=f"sweep_scaling_linear_rounds with rl.star_refit_check: per run, the mean log2-odds gain from the kept "
           f"long fraction to the refit model's long fraction on the kept set's own prompts is within "
           f"{ODDS_GAIN_TOLERANCE} bit of 0, with the {ROUNDS_INTERVAL}; the detail gives the transfer gain next to "

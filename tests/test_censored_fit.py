@@ -247,3 +247,13 @@ def test_a_group_that_never_solves_bounds_the_shift_from_below_only():
 def test_shift_bad_groups_name_the_cause(shifted, cause):
     with pytest.raises(ValueError, match=cause):
         fit_censored_shift(*GOOD, shifted, "exponential")
+
+
+def test_the_common_slope_premise_is_tested_by_likelihood_ratio():
+    sizes, costs, censored, group = planted_groups(np.random.default_rng(SEED))
+    assert fit_censored_shift(sizes, costs, censored, group, "exponential").common_slope_p > 0.05  # one slope planted
+    # Uncensored groups whose slopes differ by 0.3 per unit (2.4 e-folds over the sizes, scatter 0.3).
+    sizes, costs, _ = planted({**EXPONENTIAL, "log_budget": np.inf}, np.random.default_rng(SEED), replicates=6)
+    group = np.tile(np.repeat([False, True], 3), sizes.size // 6)
+    steeper = np.exp(np.log(costs) + 0.3 * (sizes - sizes.mean()) * group)
+    assert fit_censored_shift(sizes, steeper, np.zeros(sizes.size, bool), group, "exponential").common_slope_p < 1e-3

@@ -448,12 +448,13 @@ def test_star_rounds_log_odds_controls():
 
 
 def star_trajectories(refit_bits: float, filter_bits: float = 1.0, p_cots=(2.0 ** -10, 2.0 ** -6, 2.0 ** -3),
-                      seeds=(0, 1, 2), rounds: int = 12, kept: int = 10000, fit_bits: float | None = None
-                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      seeds=(0, 1, 2), rounds: int = 12, kept: int = 10000, fit_bits: float | None = None,
+                      selection_bits: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scripted STaR runs (10k kept responses a round, as at paper size): each round the kept odds are the sampled
     odds times 2^filter_bits and the next sampled odds the kept odds times 2^refit_bits, with binomial noise on the
     kept responses (rounds go on past solving).  With ``fit_bits`` (rl.star_refit_check) the refit model's odds on
-    the kept set's own prompts are the kept odds times 2^fit_bits, with the same noise."""
+    the kept set's own prompts are the kept odds times 2^fit_bits, and the sampling model's there the sampled odds
+    times 2^selection_bits, with the same noise."""
     rng = np.random.default_rng(4)
     runs, steps = [], []
     for p_cot in p_cots:
@@ -468,9 +469,9 @@ def star_trajectories(refit_bits: float, filter_bits: float = 1.0, p_cots=(2.0 *
                 metrics = [("star/sampled_long_fraction", sampled), ("star/kept_long_fraction", kept_fraction),
                            ("star/kept", kept)]
                 if fit_bits is not None:
-                    own_odds = kept_odds * 2.0 ** fit_bits
-                    metrics.append(("star/refit_own_long_fraction",
-                                    rng.binomial(kept, own_odds / (1 + own_odds)) / kept))
+                    for metric, own_odds in (("star/refit_own_long_fraction", kept_odds * 2.0 ** fit_bits),
+                                             ("star/pre_refit_own_long_fraction", odds * 2.0 ** selection_bits)):
+                        metrics.append((metric, rng.binomial(kept, own_odds / (1 + own_odds)) / kept))
                 steps += [{"job": job, "stage": "rl", "step": step, "metric": metric, "value": value}
                           for metric, value in metrics]
                 odds = kept_odds * 2.0 ** refit_bits
@@ -498,11 +499,13 @@ def test_the_refit_split_says_whether_the_kept_set_is_fitted_or_the_fit_does_not
 
     # A loss of half a bit a round, all of it in carrying the fit over to fresh prompts (40k kept a round, as at
     # 80k samples): holds, and the transfer gain in the detail and tables carries the loss.
-    overfit = star_trajectories(refit_bits=-0.5, fit_bits=0.0, kept=40000)
+    overfit = star_trajectories(refit_bits=-0.5, fit_bits=0.0, selection_bits=0.5, kept=40000)
     assert fit_verdict(overfit) == "holds"
     outcome = star_odds_checks.judge_odds_gain(*overfit, "fit_gain", "fit", target=0.0)
-    transfer = pd.DataFrame(outcome.tables["gains"])["transfer_gain"]
-    assert transfer.mean() == pytest.approx(-0.5, abs=0.05) and "transfer to fresh ones = refit" in outcome.detail
+    gains = pd.DataFrame(outcome.tables["gains"])
+    assert gains["transfer_gain"].mean() == pytest.approx(-0.5, abs=0.05)
+    assert gains["selection_gain"].mean() == pytest.approx(0.5, abs=0.05)  # half the filter's bit: prompt selection
+    assert "transfer to fresh ones = refit" in outcome.detail and "selection +0.5" in outcome.detail
     assert fit_verdict(star_trajectories(refit_bits=-0.5, fit_bits=-0.5, kept=40000)) == "fails"  # the fit loses it
     assert fit_verdict(star_trajectories(refit_bits=-0.5, kept=40000)) == "inconclusive"  # no refit check
 

@@ -195,12 +195,12 @@ def test_a_round_that_keeps_nothing_stalls_without_fine_tuning():
     assert all(torch.equal(value, before[name]) for name, value in model.state_dict().items())
 
 
-def test_the_refit_check_samples_the_kept_prompts_again_with_the_refit_model(monkeypatch):
-    """rl.star_refit_check: after each refit, exactly the kept set's prompts are sampled once more, by the refit
-    model, and star/refit_own_long_fraction is their long fraction; off, no extra sampling and the metric is None.
-    At a learning rate that leaves the chain model as it was (its long probability does not depend on the prompt),
-    that fraction and the round's sampled one both estimate P(long) = 0.3: their difference stays inside 5 standard
-    errors of a difference of two binomial fractions."""
+def test_the_refit_check_samples_the_kept_prompts_before_and_after_the_refit(monkeypatch):
+    """rl.star_refit_check: before and after each refit exactly the kept set's prompts are sampled once more (by the
+    sampling model, then by the refit model), and the two own-prompt long fractions are theirs; off, no extra
+    sampling and the metrics are None.  At a learning rate that leaves the chain model as it was (its long
+    probability does not depend on the prompt), both and the round's sampled fraction estimate P(long) = 0.3: each
+    difference stays inside 5 standard errors of a difference of two binomial fractions."""
     calls = []
     generate = toy.star.generate
 
@@ -212,16 +212,53 @@ def test_the_refit_check_samples_the_kept_prompts_again_with_the_refit_model(mon
     monkeypatch.setattr(toy.star, "generate", spy_generate)
     cfg = star_config(star_samples=4000, star_lr=1e-9, iterations=2, star_refit_check=True)
     records = list(iterate(chain_model(STEP_ERROR, 0.3), LAYOUT, cfg, torch.Generator().manual_seed(0)))
-    assert len(calls) == 4  # per round: the round's sample, then the kept prompts again
-    for record, (first, first_responses), (again, again_responses) in zip(records, calls[::2], calls[1::2],
-                                                                          strict=True):
-        x = first[:, :LAYOUT.d]
-        kept = read_responses(first_responses, x, LAYOUT).correct
-        assert torch.equal(again, first[kept]) and record["star/kept"] == len(again)
-        own = read_responses(again_responses, again[:, :LAYOUT.d], LAYOUT).is_long.float().mean().item()
-        assert record["star/refit_own_long_fraction"] == own
-        s, o, n, k = record["star/sampled_long_fraction"], own, cfg.star_samples, record["star/kept"]
-        assert abs(o - s) <= 5 * math.sqrt(0.3 * 0.7 * (1 / n + 1 / k))
+    assert len(calls) == 6  # per round: the round's sample, the kept prompts before and after the refit
+    for record, (first, first_responses), before, after in zip(records, calls[::3], calls[1::3], calls[2::3],
+                                                               strict=True):
+        kept = read_responses(first_responses, first[:, :LAYOUT.d], LAYOUT).correct
+        s, n, k = record["star/sampled_long_fraction"], cfg.star_samples, record["star/kept"]
+        for metric, (again, again_responses) in (("star/pre_refit_own_long_fraction", before),
+                                                 ("star/refit_own_long_fraction", after)):
+            assert torch.equal(again, first[kept]) and k == len(again)
+            own = read_responses(again_responses, again[:, :LAYOUT.d], LAYOUT).is_long.float().mean().item()
+            assert record[metric] == own and abs(own - s) <= 5 * math.sqrt(0.3 * 0.7 * (1 / n + 1 / k))
     calls.clear()
     off = list(iterate(chain_model(STEP_ERROR, 0.3), LAYOUT, star_config(iterations=2), torch.Generator()))
     assert len(calls) == 2 and all(r["star/refit_own_long_fraction"] is None for r in off)
+    assert all(r["star/pre_refit_own_long_fraction"] is None for r in off)
+
+
+def test_the_refit_check_leaves_the_runs_own_samples_unchanged():
+    """The check samples from a generator of its own: a run's prompts, samples and fine-tuning are those of the same
+    run without it (same seed)."""
+    runs = [list(iterate(chain_model(STEP_ERROR, 0.3), LAYOUT, star_config(star_refit_check=check),
+                         torch.Generator().manual_seed(3))) for check in (False, True)]
+    for metric in ("star/sampled_long_fraction", "star/kept_long_fraction", "loss"):
+        assert [r[metric] for r in runs[0]] == [r[metric] for r in runs[1]], metric
+
+
+def test_with_prompt_dependent_long_probability_the_kept_prompts_are_already_selected():
+    """q(x) = P(long | x) = 0.6 when x_2 = 0 and 0.05 when x_2 = 1, and no refit (learning rate 1e-9): the kept prompts
+    are weighted by P(correct | x) = a·q(x) + (1 − q(x))/2 (a: a long response is right), so before any fitting the
+    own-prompt long fraction is E[q·w]/E[w] = 0.381 (closed form below), above the sampled s = 0.325 though nothing
+    was fitted: the selection the refit check's pre-refit fraction measures.  5 binomial standard errors."""
+    q0, q1 = 0.6, 0.05
+    model = chain_model(STEP_ERROR, 0.5)
+    margin = 0.5 * math.log((1 - STEP_ERROR) / STEP_ERROR)
+
+    def eos_logit(q: float) -> float:  # P(<eos> at t = 2) = 1 − q against the two bits' mass e^m + e^−m
+        return math.log((1 - q) / q * 2 * math.cosh(margin))
+
+    with torch.no_grad():  # bits are ±1: x_2 = 1 reads +1 (feature 3 = x_2)
+        model.weight[1, EOS_INDEX, 0] = (eos_logit(q0) + eos_logit(q1)) / 2
+        model.weight[1, EOS_INDEX, 3] = (eos_logit(q1) - eos_logit(q0)) / 2
+    cfg = star_config(star_samples=8000, star_lr=1e-9, iterations=1, star_refit_check=True)
+    [record] = iterate(model, LAYOUT, cfg, torch.Generator().manual_seed(1))
+    a = (1 + (1 - 2 * STEP_ERROR) ** (LAYOUT.d - 1)) / 2  # an even number of the d − 1 XOR steps err
+    weights = [a * q + (1 - q) / 2 for q in (q0, q1)]
+    expected = (q0 * weights[0] + q1 * weights[1]) / sum(weights)
+    assert expected == pytest.approx(0.381, abs=1e-3)
+    b, k = record["star/pre_refit_own_long_fraction"], record["star/kept"]
+    assert abs(b - expected) <= 5 * math.sqrt(expected * (1 - expected) / k)
+    s = record["star/sampled_long_fraction"]
+    assert abs(s - (q0 + q1) / 2) <= 5 * math.sqrt(0.325 * 0.675 / cfg.star_samples)

@@ -328,7 +328,7 @@ class RLConfig:
     star_steps_growth: float = 1.0
     """STaR: the fine-tuning steps are multiplied by this every round (published STaR: 1.2; 1: fixed steps)"""
     star_refit_check: bool = False
-    """STaR: after each refit, sample the kept set's own prompts again (star/refit_own_long_fraction; costs ~50%)"""
+    """STaR: sample the kept set's prompts again before and after each refit (toy/star.py; ~N more samples/round)"""
     reward: Reward = Reward.verifiable
     """sequence reward: 'verifiable' (1 if the answer is right) or 'endogenous' (log π̂(r|x) + V(s_1), π̂ = start)"""
     long_bonus: float = 0.0

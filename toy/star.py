@@ -24,11 +24,16 @@ fitted model samples the kept fraction back; at T ≠ 1 only the one-step predic
 * ``star_steps_growth``: the published schedule grows the inner loop's steps by 20% per outer loop (40 steps
   first; growth 1.2).  Round n runs round(star_steps · growth^(n−1)) steps (Python's round: halves to even),
   logged as ``star/steps``; 1 (default) keeps them fixed.
-* ``star_refit_check``: after the refit, one fresh response for each prompt of the kept set, by the refit model:
-  its long fraction ``star/refit_own_long_fraction``.  The refit's odds gain splits in two: kept → own prompts
-  (does fine-tuning reproduce the kept set where it was fitted?) and own → fresh prompts, the next round's s_{n+1}
-  (does what it fitted carry over to new prompts, or did it fit those prompts?).  Off by default: it samples
-  about N/2 responses more per round.
+* ``star_refit_check``: one more response for each prompt of the kept set, before the refit (by the sampling model:
+  ``star/pre_refit_own_long_fraction`` b_n) and after it (by the refit model: ``star/refit_own_long_fraction`` o_n).
+  The refit's odds gain, kept k_n → next round's s_{n+1} on fresh prompts, splits in two: k_n → o_n (does
+  fine-tuning reproduce the kept set on the prompts it was fitted on?) and o_n → s_{n+1} (does that carry over to
+  new prompts?).  b_n says how much of the filter's doubling was *prompt* selection: the kept prompts are weighted by
+  P(correct | x) = (1 + q(x))/2, q(x) = P(long | x), so with no refit at all b_n = (s + s² + Var q)/(1 + s), which
+  is s_n when q is the same for every prompt and reaches k_n = 2s_n/(1 + s_n) when q(x) ∈ {0, 1}; then o_n ≈ k_n
+  needs no fitting and the fresh prompts cannot inherit the gain.  Off by default: it samples about N more
+  responses per round, from a generator of its own (seeded by the run's generator seed and the round), so the
+  run's prompts and samples are those of the same run without the check.
 * near-greedy sampling, ``rl.temperature`` ≪ 1 (e.g. 0.1): the policy
   softmax(logits / T) of toy/sampling.generate concentrates on the argmax.  Below p_cot = 1/3 the NTP model's
   continue probability after the first bit is 2p/(1 + p) < 1/2 (§6.2), so at small T it samples the chain with
@@ -54,6 +59,8 @@ from toy.parity import ParityBatch, ParityLayout, ResponseStats, prefix_parities
 from toy.sampling import generate
 from toy.train import ntp_loss
 
+CHECK_SEED_STRIDE = 1_000_003  # the refit check's generator seed: (run seed × stride + round) mod 2^63
+
 
 def correct_subset(prompts: torch.Tensor, responses: torch.Tensor, x: torch.Tensor,
                    layout: ParityLayout) -> tuple[ParityBatch, ResponseStats]:
@@ -63,6 +70,15 @@ def correct_subset(prompts: torch.Tensor, responses: torch.Tensor, x: torch.Tens
     kept = ParityBatch(tokens=torch.cat([prompts, responses], dim=1)[keep], x=x[keep],
                        answer=prefix_parities(x[keep])[:, -1], is_long=stats.is_long[keep])
     return kept, stats
+
+
+def own_long_fraction(model: torch.nn.Module, kept: ParityBatch, layout: ParityLayout, cfg: RLConfig,
+                      generator: torch.Generator) -> float:
+    """The long fraction of one fresh response per prompt of the kept set (``star_refit_check``)."""
+    model.eval()
+    again = generate(model, with_separator(kept.x), layout.max_response_len, cfg.temperature, generator)
+    model.train()
+    return read_responses(again, kept.x, layout).is_long.float().mean().item()
 
 
 def round_steps(cfg: RLConfig, round_number: int) -> int:
@@ -87,6 +103,9 @@ def iterate(
         model.train()
         kept, stats = correct_subset(prompts, responses, x, layout)
         keep = stats.correct
+        check = (torch.Generator().manual_seed((generator.initial_seed() * CHECK_SEED_STRIDE + round_number) % 2**63)
+                 if cfg.star_refit_check and bool(keep.any()) else None)
+        pre_refit_own = own_long_fraction(model, kept, layout, cfg, check) if check is not None else None
         sampled_long = stats.is_long.float().mean().item()
         compounded = sampled_long if compounded is None else compounded
         compounded = 2 * compounded / (1 + compounded)
@@ -107,19 +126,14 @@ def iterate(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        own_long = None
-        if cfg.star_refit_check and steps:
-            model.eval()
-            again = generate(model, with_separator(kept.x), layout.max_response_len, cfg.temperature, generator)
-            model.train()
-            own_long = read_responses(again, kept.x, layout).is_long.float().mean().item()
         yield {
             "reward/mean": keep.float().mean().item(),
             "star/kept": int(keep.sum()),
             "star/steps": steps,
             "star/sampled_long_fraction": sampled_long,
             "star/kept_long_fraction": kept.is_long.float().mean().item() if steps else None,
-            "star/refit_own_long_fraction": own_long,
+            "star/pre_refit_own_long_fraction": pre_refit_own,
+            "star/refit_own_long_fraction": own_long_fraction(model, kept, layout, cfg, check) if check else None,
             "star/one_step_prediction": 2 * sampled_long / (1 + sampled_long),
             "star/recursion_prediction": compounded,
             # After fitting the kept set, greedy decoding continues iff the long fraction exceeds 1/3 (§6.2).
