@@ -24,7 +24,8 @@ SOLVING = 0.95  # a sampled long fraction above this is the run solving, not the
 ROUNDS_INTERVAL = "Student-t 95% over the run's rounds (one gain per round; rounds of a run share its model)"
 REFIT_OWN = "star/refit_own_long_fraction"  # toy/star.py, with rl.star_refit_check: after the refit (o_n)
 PRE_REFIT_OWN = "star/pre_refit_own_long_fraction"  # the same prompts before it (b_n)
-GAINS = ["filter_gain", "refit_gain", "round_gain", "selection_gain", "fit_gain", "transfer_gain"]
+GAINS = ["filter_gain", "refit_gain", "round_gain", "selection_gain", "fit_gain", "transfer_gain",
+         "round_and_selection_gain"]
 MIN_ROUNDS = 3  # usable rounds for a run's interval: with 2, Student-t's factor is 12.7 and nothing is decided
 
 
@@ -36,7 +37,8 @@ def odds_gains(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     refit splits in two (toy/star.py): ``fit_gain`` (kept k_n → the refit model's long fraction o_n on the kept
     set's own prompts) and ``transfer_gain`` (o_n → s_(n+1) on fresh prompts), and ``selection_gain`` (s_n → the
     sampling model's own long fraction b_n on the kept prompts) is the part of the filter's gain that selected
-    prompts rather than responses; NaN without the check or where b_n or o_n is 0 or 1."""
+    prompts rather than responses (``round_and_selection_gain``: the round's gain plus it); NaN without the check or
+    where b_n or o_n is 0 or 1."""
     rounds = star_rounds(runs, steps, rounds=int(steps["step"].max())).sort_values(["job", "step"])
     sampled, kept = rounds["star/sampled_long_fraction"], rounds["star/kept_long_fraction"]
     following = rounds.groupby("job")["star/sampled_long_fraction"].shift(-1)
@@ -48,12 +50,15 @@ def odds_gains(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     def log2_odds(p: pd.Series) -> pd.Series:
         return np.log2(p / (1 - p))
 
-    return rounds.assign(filter_gain=log2_odds(kept) - log2_odds(sampled),
-                         refit_gain=log2_odds(following) - log2_odds(kept),
-                         round_gain=log2_odds(following) - log2_odds(sampled),
-                         selection_gain=log2_odds(before) - log2_odds(sampled),
-                         fit_gain=log2_odds(own) - log2_odds(kept),
-                         transfer_gain=log2_odds(following) - log2_odds(own))[usable].reset_index(drop=True)
+    gains = rounds.assign(filter_gain=log2_odds(kept) - log2_odds(sampled),
+                          refit_gain=log2_odds(following) - log2_odds(kept),
+                          round_gain=log2_odds(following) - log2_odds(sampled),
+                          selection_gain=log2_odds(before) - log2_odds(sampled),
+                          fit_gain=log2_odds(own) - log2_odds(kept),
+                          transfer_gain=log2_odds(following) - log2_odds(own))
+    # the round's gain with the prompt selection added back: 1 bit if that is all it loses
+    gains["round_and_selection_gain"] = gains["round_gain"] + gains["selection_gain"]
+    return gains[usable].reset_index(drop=True)
 
 
 def per_job_gain(gains: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -171,3 +176,19 @@ def star_odds_double_with_large_rounds(ctx: Context) -> Outcome:
 def star_refit_fits_the_kept_set(ctx: Context) -> Outcome:
     return judge_odds_gain(ctx.tables.runs(), ctx.tables["scaling_linear_rounds"][1], "fit_gain",
                            "|fit log2-odds gain on the kept set's own prompts|", target=0.0)
+
+
+@claim(
+    id="parity.scaling.star_round_loses_the_prompt_selection", kind="derived", quantifier="for-all",
+    source="the filter step of docs/research/parity_cot_rl.md §6.3 with a prompt-dependent q(x) = P(long | x): the "
+           "kept prompts are weighted by (1 + q(x))/2, so part of the filter's bit selects prompts where the model "
+           "already samples the chain (toy/star.py, star_refit_check), which fresh prompts do not inherit; the "
+           "nearest statement to parity.scaling.star_odds_double_with_large_rounds",
+    statement="What a STaR round loses against the odds doubling is the filter's prompt selection: the round's "
+              "log2-odds gain plus the sampling model's own log2-odds gain on the kept prompts is 1 bit.",
+    check=f"sweep_scaling_linear_rounds with rl.star_refit_check: per run, the mean of round gain + selection gain "
+          f"(log2 odds of b_n − log2 odds of s_n) is within {ODDS_GAIN_TOLERANCE} bit of 1, with the "
+          f"{ROUNDS_INTERVAL}.", requires=("scaling_linear_rounds",))
+def star_round_loses_the_prompt_selection(ctx: Context) -> Outcome:
+    return judge_odds_gain(ctx.tables.runs(), ctx.tables["scaling_linear_rounds"][1], "round_and_selection_gain",
+                           "|round + selection log2-odds gain − 1|")

@@ -62,6 +62,7 @@ CONTROLLED_CLAIMS = {
     "parity.scaling.star_odds_double_with_large_rounds",
     "parity.scaling.star_filter_doubles_odds",
     "parity.scaling.star_refit_fits_the_kept_set",
+    "parity.scaling.star_round_loses_the_prompt_selection",
 }
 SCATTER = 0.2  # σ of the planted log costs
 BATCH = 8  # NTP batch of the tiny real runs
@@ -508,6 +509,19 @@ def test_the_refit_split_says_whether_the_kept_set_is_fitted_or_the_fit_does_not
     assert "transfer to fresh ones = refit" in outcome.detail and "selection +0.5" in outcome.detail
     assert fit_verdict(star_trajectories(refit_bits=-0.5, fit_bits=-0.5, kept=40000)) == "fails"  # the fit loses it
     assert fit_verdict(star_trajectories(refit_bits=-0.5, kept=40000)) == "inconclusive"  # no refit check
+
+
+def test_a_round_that_loses_only_its_prompt_selection_gains_one_bit_with_it_added_back():
+    claim = "parity.scaling.star_round_loses_the_prompt_selection"
+
+    def selection_verdict(tables: tuple[pd.DataFrame, pd.DataFrame]) -> str:
+        return verdict(claim, star_odds_checks.judge_odds_gain(*tables, "round_and_selection_gain", "round + sel."))
+
+    # Half a bit lost a round and half a bit of the filter's gain already in the sampling model on the kept prompts.
+    selected = star_trajectories(refit_bits=-0.5, fit_bits=0.0, selection_bits=0.5, kept=40000)
+    assert selection_verdict(selected) == "holds"
+    # The same loss with no prompt selection: something else loses it.
+    assert selection_verdict(star_trajectories(refit_bits=-0.5, fit_bits=0.0, kept=40000)) == "fails"
 
 
 def large_round_tables(refit_bits: float, rounds_law) -> Tables:
