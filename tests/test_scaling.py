@@ -25,7 +25,7 @@ import toy.post_train as post_train_module
 import toy.train as train_module
 from core.ledger import REGISTRY, Context, judge
 from core.runio import CHECKPOINT, METRICS, write_parquet
-from figures import fig10_scaling, fig11_scaling_linear
+from figures import fig10_scaling, fig11_scaling_linear, fig13_star_refit
 from figures.common import build, save
 from sweeps import scaling_checks, star_odds_checks
 from sweeps.collect import RESULTS, STEPS, collect
@@ -522,6 +522,18 @@ def test_a_round_that_loses_only_its_prompt_selection_gains_one_bit_with_it_adde
     assert selection_verdict(selected) == "holds"
     # The same loss with no prompt selection: something else loses it.
     assert selection_verdict(star_trajectories(refit_bits=-0.5, fit_bits=0.0, kept=40000)) == "fails"
+
+
+def test_fig13_draws_where_the_bit_goes_and_rebuilds_byte_identically(tmp_path):
+    runs, steps = star_trajectories(refit_bits=-0.5, fit_bits=0.0, selection_bits=0.5, kept=40000)
+    parts_ax = fig13_star_refit.plot(runs, steps).axes[1]
+    heights = {container.get_label(): [bar.get_height() for bar in container]
+               for container in parts_ax.containers if hasattr(container, "patches")}
+    planted = {"filter": 1.0, "prompt selection": 0.5, "fit (own prompts)": 0.0, "transfer (fresh prompts)": -0.5}
+    for name, value in planted.items():
+        assert heights[name] == pytest.approx([value] * 3, abs=0.1), name
+    first, second = (save(fig13_star_refit.plot(runs, steps), tmp_path / name, "fig") for name in "ab")
+    assert all(one.read_bytes() == two.read_bytes() for one, two in zip(first, second, strict=True))
 
 
 def large_round_tables(refit_bits: float, rounds_law) -> Tables:
