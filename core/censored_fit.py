@@ -183,11 +183,14 @@ class _Tobit:
         """Box bounds of θ: the coefficients free, log σ at or above its floor."""
         return [(None, None)] * self.design.shape[1] + [(self.log_sigma_floor, None)]
 
-    def maximum(self, index: int, window: tuple[float, float], start_value: float) -> tuple[float, np.ndarray]:
-        """(ℓ, θ) at the maximum with coefficient ``index`` inside the window."""
+    def maximum(self, index: int, window: tuple[float, float], start_value: float,
+                start: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """(ℓ, θ) at the maximum with coefficient ``index`` inside the window, from ``start`` (default: least
+        squares of the solved runs at ``start_value``)."""
         bounds = self.bounds()
         bounds[index] = window
-        result = _minimise(self.negative_and_gradient, self.start(index, start_value), bounds)
+        result = _minimise(self.negative_and_gradient, self.start(index, start_value) if start is None else start,
+                           bounds)
         return -float(result.fun), result.x
 
     def profile(self, index: int, value: float) -> tuple[float, np.ndarray]:
@@ -312,7 +315,8 @@ def fit_censored_shift(sizes, costs, censored, shifted, law: str, level: float =
     # The model's premise: one slope.  Against a slope per group (a z·g column, σ still shared), likelihood ratio.
     slope_window = WINDOW_FACTOR * (float(np.ptp(log_costs)) + 1) / float(np.ptp(z))
     separate = _Tobit(np.column_stack([design, design[:, 1] * group]), log_costs, flags, problem.sigma_floor)
-    ll_separate = separate.maximum(3, (-slope_window, slope_window), 0.0)[0]
+    # from the common fit (slope difference 0), so the larger model can never end below it
+    ll_separate = max(separate.maximum(3, (-slope_window, slope_window), 0.0, np.insert(theta, 3, 0.0))[0], ll_max)
     return Shift(law=law, shift=shift, shift_low=low, shift_high=high, slope=float(theta[1]),
                  sigma=float(np.exp(theta[-1])), log_likelihood=float(ll_max), n=int(flags.size),
                  n_censored=int(flags.sum()), n_shifted=int(group.sum()), level=float(level),

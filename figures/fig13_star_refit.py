@@ -29,6 +29,7 @@ PARTS = {"filter_gain": "filter", "selection_gain": "prompt selection", "fit_gai
 
 def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     gains = odds_gains(runs, steps)
+    gains["round_and_selection_gain"] = gains["round_gain"] + gains["selection_gain"]  # 1 bit if that is the loss
     fig, (rounds_ax, parts_ax) = plt.subplots(1, 2, figsize=(6.4, 2.8))
     p_cots = sorted(gains["task.p_cot"].unique())
     for index, p_cot in enumerate(p_cots):

@@ -25,7 +25,7 @@ import pandas as pd
 
 from core.censored_fit import fit_censored_shift
 from core.ledger import Context, Outcome, claim
-from sweeps.scaling import cost_table
+from sweeps.scaling import cost_table, summary_table
 from sweeps.scaling_checks import decidable, records
 
 SHIFT_INTERVAL = "95% profile likelihood of the common-slope censored (Tobit) fit over both p_cot's runs"
@@ -38,12 +38,17 @@ NO_CONTROL = ("no p_cot = 0 runs to compare with (the paper-size sweep runs them
 COMMON_SLOPE_LEVEL = 0.05  # below this p-value the two curves' slopes differ and one ratio does not describe them
 
 
+def comparable(costs: pd.DataFrame) -> pd.DataFrame:
+    """The NTP-alone runs as costs of the short map (module docstring): first-check solves left out, long solves
+    censored at their cost."""
+    alone = costs[(costs["regime"] == "ntp_alone") & ~costs["ntp_at_first_check"]]
+    return alone.assign(censored=alone["censored"] | alone["solved_long"])  # the short map not learned yet
+
+
 def shift_table(costs: pd.DataFrame) -> pd.DataFrame:
     """One row per p_cot > 0 of NTP alone: the shift c of p_cot = 0 against it over the d both have (NaN and an
     ``error`` when it cannot be fitted), with the runs it used."""
-    ntp_alone = costs[costs["regime"] == "ntp_alone"]
-    alone = ntp_alone[~ntp_alone["ntp_at_first_check"]]
-    alone = alone.assign(censored=alone["censored"] | alone["solved_long"])  # the short map not learned yet
+    ntp_alone, alone = costs[costs["regime"] == "ntp_alone"], comparable(costs)
     control = alone[alone["task.p_cot"] == SHORT_ONLY]
     rows = []
     for p_cot, group in alone[alone["task.p_cot"] > SHORT_ONLY].groupby("task.p_cot"):
@@ -72,6 +77,21 @@ def shift_table(costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SHIFT_COLUMNS).assign(at_first_check=int(ntp_alone["ntp_at_first_check"].sum()))
 
 
+def median_ratios(costs: pd.DataFrame, p_cot: float) -> str:
+    """'d=3: 1.5×, d=4: 18×, …': median cost at p_cot = 0 over median cost at ``p_cot`` per shared d of the
+    comparable runs, marked '≥' where the p_cot = 0 median is censored (a lower bound) and '?' where the other one
+    is (not bounded)."""
+    alone = comparable(costs)
+    summary = {p: summary_table(alone[alone["task.p_cot"] == p]).set_index("task.d") for p in (SHORT_ONLY, p_cot)}
+    shared = sorted(set(summary[SHORT_ONLY].index) & set(summary[p_cot].index))
+    parts = []
+    for d in shared:
+        control, chains = summary[SHORT_ONLY].loc[d], summary[p_cot].loc[d]
+        mark = "?" if chains["median_is_lower_bound"] else "≥" if control["median_is_lower_bound"] else ""
+        parts.append(f"d={d}: {mark}{control['median'] / chains['median']:.3g}×")
+    return ", ".join(parts)
+
+
 def judge_shift(costs: pd.DataFrame, tolerance: float, direction: str) -> Outcome:
     shifts = shift_table(costs)
     labels = [f"p_cot={p:g} against p_cot=0" for p in shifts["task.p_cot"]]
@@ -86,7 +106,9 @@ def judge_shift(costs: pd.DataFrame, tolerance: float, direction: str) -> Outcom
                          f"{row['solved_long']} solved long): c = {row['shift']:.3g} [{row['low']:.3g}, "
                          f"{row['high']:.3g}], i.e. without chains NTP alone needs {np.exp(row['shift']):.3g}× "
                          f"[{np.exp(row['low']):.3g}, {np.exp(row['high']):.3g}] the samples (common rate "
-                         f"{row['rate']:.3g} e-folds/bit; one slope against two: p = {row['common_slope_p']:.2g})")
+                         f"{row['rate']:.3g} e-folds/bit; one slope against two: p = {row['common_slope_p']:.2g}); "
+                         f"per d, the ratio of median costs (≥: a median at the cap): "
+                         + median_ratios(costs, row["task.p_cot"]))
     first = int(shifts["at_first_check"].max()) if len(shifts) else 0
     if first:
         parts.append(f"{first} run(s) solved at their first evaluation, left out (cost one resolution or less)")
@@ -100,7 +122,8 @@ def judge_shift(costs: pd.DataFrame, tolerance: float, direction: str) -> Outcom
            "exit is to learn the short map directly') and §8 critique 1 (no p_cot = 0 control)",
     statement="Below p_cot = 1/3 the long demonstrations do not help NTP alone: it must learn the short map, so at "
               "p_cot = 0.25 it needs about as many samples as with short answers only (4/3 as many by the count of "
-              "short answers it sees), read as: not twice as few or fewer, at equal d.",
+              "short answers it sees), read as: not twice as few or fewer, at equal d (one ratio over the measured "
+              "d, from a common-slope fit).",
     check="sweep_scaling_ntp (GPT, no RL; runs solved long censored there, runs solved at the first evaluation left "
           "out): the common-slope censored fit of log cost on d over p_cot = 0 and p_cot at the d both have; the "
           "shift c = log cost(0) − log cost(p_cot) (predicted log 3/4) has its profile interval below log 2; not "
@@ -115,7 +138,8 @@ def ntp_alone_ignores_chains(ctx: Context) -> Outcome:
     source="docs/research/parity_cot_rl.md §6.2 (NTP alone below the threshold: greedy answers short, so a solve is "
            "the short map); the nearest statement to parity.scaling.ntp_alone_ignores_chains",
     statement="Below p_cot = 1/3 the long demonstrations make NTP alone learn the short map with at most half the "
-              "samples that short answers alone need, at equal d.",
+              "samples that short answers alone need, at equal d (one ratio over the measured d, from a common-slope "
+              "fit; the detail gives the ratio of medians per d).",
     check="sweep_scaling_ntp: the same shift c = log cost(0) − log cost(p_cot) has its profile interval above log 2 "
           "(the same boundary: the two claims cannot both hold).", requires=("scaling_ntp",))
 def chains_cheapen_ntp_alone(ctx: Context) -> Outcome:

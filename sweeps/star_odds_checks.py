@@ -2,12 +2,19 @@
 sampling the chain double every round, r_n = 2 r_(n−1), because the filter doubles them (long responses right, short
 ones half the time) and the refit reproduces the kept set.  Each round's log2-odds gain is split into the filter's
 and the refit's, and with rl.star_refit_check the refit's into fitting the kept set on its own prompts and carrying
-it over to fresh ones (toy/star.py), so a failing recursion says which step loses the odds.
+it over to fresh ones (toy/star.py), so a failing recursion says which step loses the odds.  The check also measures
+the filter's *prompt selection*: the kept prompts are weighted by P(correct | x) = (1 + q(x))/2, q(x) = P(long | x),
+so where q depends on the prompt part of the filter's bit picks prompts on which the sampling model already goes
+long.  If the refit then doubles the odds prompt by prompt (q' = 2q/(1 + q) on every x), fresh prompts get the
+average of q' and not its kept-weighted average: the transfer loses what the selection gained (to first order in
+Var q, and exactly when q(x) ∈ {0, 1}), so a round gains 1 bit minus the selection.
 
 One instance is one run; its interval is Student-t over the run's usable rounds.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -24,8 +31,8 @@ SOLVING = 0.95  # a sampled long fraction above this is the run solving, not the
 ROUNDS_INTERVAL = "Student-t 95% over the run's rounds (one gain per round; rounds of a run share its model)"
 REFIT_OWN = "star/refit_own_long_fraction"  # toy/star.py, with rl.star_refit_check: after the refit (o_n)
 PRE_REFIT_OWN = "star/pre_refit_own_long_fraction"  # the same prompts before it (b_n)
-GAINS = ["filter_gain", "refit_gain", "round_gain", "selection_gain", "fit_gain", "transfer_gain",
-         "round_and_selection_gain"]
+GAINS = ["filter_gain", "refit_gain", "round_gain", "selection_gain", "fit_gain", "transfer_gain"]
+SELECTION_TOLERANCE = 0.1  # bits: half the prompt selection measured at p_cot = 2^-10 (about 0.2 a round)
 MIN_ROUNDS = 3  # usable rounds for a run's interval: with 2, Student-t's factor is 12.7 and nothing is decided
 
 
@@ -37,8 +44,7 @@ def odds_gains(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     refit splits in two (toy/star.py): ``fit_gain`` (kept k_n → the refit model's long fraction o_n on the kept
     set's own prompts) and ``transfer_gain`` (o_n → s_(n+1) on fresh prompts), and ``selection_gain`` (s_n → the
     sampling model's own long fraction b_n on the kept prompts) is the part of the filter's gain that selected
-    prompts rather than responses (``round_and_selection_gain``: the round's gain plus it); NaN without the check or
-    where b_n or o_n is 0 or 1."""
+    prompts rather than responses; NaN without the check or where b_n or o_n is 0 or 1."""
     rounds = star_rounds(runs, steps, rounds=int(steps["step"].max())).sort_values(["job", "step"])
     sampled, kept = rounds["star/sampled_long_fraction"], rounds["star/kept_long_fraction"]
     following = rounds.groupby("job")["star/sampled_long_fraction"].shift(-1)
@@ -56,8 +62,6 @@ def odds_gains(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                           selection_gain=log2_odds(before) - log2_odds(sampled),
                           fit_gain=log2_odds(own) - log2_odds(kept),
                           transfer_gain=log2_odds(following) - log2_odds(own))
-    # the round's gain with the prompt selection added back: 1 bit if that is all it loses
-    gains["round_and_selection_gain"] = gains["round_gain"] + gains["selection_gain"]
     return gains[usable].reset_index(drop=True)
 
 
@@ -81,7 +85,8 @@ def gain_criterion(name: str, per_job: pd.DataFrame, target: float = 1.0) -> Cri
 
 
 def gain_detail(gains: pd.DataFrame) -> str:
-    """Mean filter / refit / round gains per p_cot (over jobs and rounds), smallest p_cot first."""
+    """Mean filter / refit / round gains per p_cot (over jobs and rounds), smallest p_cot first, and with the refit
+    check the fit / transfer / selection split."""
     means = gains.groupby("task.p_cot")[GAINS].mean().sort_index()
     detail = "mean log2-odds gain per round (filter + refit = round) by p_cot: " + "; ".join(
         f"2^{np.log2(p):.0f}: {row.filter_gain:+.2f} {row.refit_gain:+.2f} = {row.round_gain:+.2f}"
@@ -178,17 +183,38 @@ def star_refit_fits_the_kept_set(ctx: Context) -> Outcome:
                            "|fit log2-odds gain on the kept set's own prompts|", target=0.0)
 
 
+def judge_selection_transfer(runs: pd.DataFrame, steps: pd.DataFrame) -> Outcome:
+    """Per run, |mean (transfer + selection)| ≤ SELECTION_TOLERANCE with the rounds interval, informative where the
+    run's selection gain is known to exceed the tolerance (elsewhere 'transfer = −selection' and 'transfer = 0' are
+    within the tolerance of each other and the run cannot tell them apart)."""
+    gains = odds_gains(runs, steps)
+    gains["transfer_and_selection_gain"] = gains["transfer_gain"] + gains["selection_gain"]
+    per_job = per_job_gain(gains, "transfer_and_selection_gain")
+    selection = per_job_gain(gains, "selection_gain")
+    gap, near, far = gap_bounds(per_job["mean"], per_job["low"], per_job["high"], 0.0)
+    criterion = decidable("|transfer + selection log2-odds gain|", gap, near, far, SELECTION_TOLERANCE, "<=",
+                          f"|·| of the {ROUNDS_INTERVAL}", list(per_job["job"]))
+    established = (selection["low"] > SELECTION_TOLERANCE).to_numpy()
+    criterion = replace(criterion, informative=tuple(np.asarray(criterion.informative) & established))
+    detail = gain_detail(gains) + "; per run transfer + selection (selection): " + "; ".join(
+        f"{job}: {row.mean:+.3f} [{row.low:+.3f}, {row.high:+.3f}] ({sel.mean:+.3f} [{sel.low:+.3f}, {sel.high:+.3f}])"
+        for job, row, sel in zip(per_job["job"], per_job.itertuples(), selection.itertuples(), strict=True))
+    return Outcome(criteria=[criterion], detail=detail,
+                   measured={"runs": len(per_job), "runs with a selection above the tolerance": int(established.sum())},
+                   tables={"per_job": records(per_job.assign(selection=selection["mean"],
+                                                             selection_low=selection["low"]))})
+
+
 @claim(
     id="parity.scaling.star_round_loses_the_prompt_selection", kind="derived", quantifier="for-all",
-    source="the filter step of docs/research/parity_cot_rl.md §6.3 with a prompt-dependent q(x) = P(long | x): the "
-           "kept prompts are weighted by (1 + q(x))/2, so part of the filter's bit selects prompts where the model "
-           "already samples the chain (toy/star.py, star_refit_check), which fresh prompts do not inherit; the "
-           "nearest statement to parity.scaling.star_odds_double_with_large_rounds",
-    statement="What a STaR round loses against the odds doubling is the filter's prompt selection: the round's "
-              "log2-odds gain plus the sampling model's own log2-odds gain on the kept prompts is 1 bit.",
-    check=f"sweep_scaling_linear_rounds with rl.star_refit_check: per run, the mean of round gain + selection gain "
-          f"(log2 odds of b_n − log2 odds of s_n) is within {ODDS_GAIN_TOLERANCE} bit of 1, with the "
-          f"{ROUNDS_INTERVAL}.", requires=("scaling_linear_rounds",))
+    source="the filter step of docs/research/parity_cot_rl.md §6.3 with a prompt-dependent q(x) = P(long | x) "
+           "(sweeps/star_odds_checks.py module docstring: a refit that doubles the odds prompt by prompt loses on "
+           "fresh prompts what the filter gained by selecting prompts); the nearest statement to "
+           "parity.scaling.star_odds_double_with_large_rounds",
+    statement="What a STaR round loses on fresh prompts is the filter's prompt selection: the transfer's log2-odds "
+              "loss equals the sampling model's own log2-odds gain on the kept prompts.",
+    check=f"sweep_scaling_linear_rounds with rl.star_refit_check: per run, the mean of transfer gain + selection gain "
+          f"is within {SELECTION_TOLERANCE} bit of 0, with the {ROUNDS_INTERVAL}; informative where the run's "
+          f"selection gain interval lies above {SELECTION_TOLERANCE} bit.", requires=("scaling_linear_rounds",))
 def star_round_loses_the_prompt_selection(ctx: Context) -> Outcome:
-    return judge_odds_gain(ctx.tables.runs(), ctx.tables["scaling_linear_rounds"][1], "round_and_selection_gain",
-                           "|round + selection log2-odds gain − 1|")
+    return judge_selection_transfer(ctx.tables.runs(), ctx.tables["scaling_linear_rounds"][1])

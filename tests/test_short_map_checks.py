@@ -30,7 +30,8 @@ def planted_costs(shift: float, seed: int = 0, sizes=range(3, 9), seeds: int = 3
         for p_cot, log_mean in ((0.25, RATE * d), (0.0, shift + RATE * 5.5 + control_rate * (d - 5.5))):
             for run in range(seeds):
                 cost = float(np.exp(np.log(6000) + log_mean + sigma * rng.standard_normal()))
-                rows.append({"regime": "ntp_alone", "task.d": d, "task.p_cot": p_cot, "seed": run,
+                rows.append({"experiment": "scaling_ntp", "regime": "ntp_alone", "p_cot_law": "fixed", "task.d": d,
+                             "task.p_cot": p_cot, "seed": run,
                              "cost": min(cost, CAP), "censored": cost > CAP, "solved_long": False,
                              "ntp_at_first_check": False})
     return pd.DataFrame(rows)
@@ -71,10 +72,11 @@ def test_long_solves_enter_censored_first_check_solves_are_left_out_and_only_sha
     costs = pd.concat([costs, extra[extra["task.p_cot"] == 0.25]], ignore_index=True)  # d = 9 only at 0.25
     [row] = shift_table(costs).to_dict("records")
     assert row["d"] == "3,4,5,6,7,8" and row["runs"] == 35 and row["solved_long"] == 3
-    assert row["censored"] == int(costs.loc[costs["task.d"] <= 8, "censored"].sum()) + 3 - int(
-        costs.loc[first, "censored"].sum())
+    used = costs[(costs["task.d"] <= 8) & ~costs["ntp_at_first_check"]]
+    assert row["censored"] == int((used["censored"] | used["solved_long"]).sum())
     outcome = judge_shift(costs, HELP, ">=")
     assert "of which 3 solved long" in outcome.detail and "1 run(s) solved at their first evaluation" in outcome.detail
+    assert "per d, the ratio of median costs" in outcome.detail and "d=8: ?" in outcome.detail  # 0.25's median: long
 
 
 def test_curves_of_different_slopes_are_not_compared_by_one_ratio():

@@ -133,7 +133,8 @@ def iterate(
             "star/sampled_long_fraction": sampled_long,
             "star/kept_long_fraction": kept.is_long.float().mean().item() if steps else None,
             "star/pre_refit_own_long_fraction": pre_refit_own,
-            "star/refit_own_long_fraction": own_long_fraction(model, kept, layout, cfg, check) if check else None,
+            "star/refit_own_long_fraction": (own_long_fraction(model, kept, layout, cfg, check) if check is not None
+                                             else None),
             "star/one_step_prediction": 2 * sampled_long / (1 + sampled_long),
             "star/recursion_prediction": compounded,
             # After fitting the kept set, greedy decoding continues iff the long fraction exceeds 1/3 (§6.2).
