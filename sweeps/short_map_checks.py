@@ -48,7 +48,7 @@ def comparable(costs: pd.DataFrame) -> pd.DataFrame:
 def shift_table(costs: pd.DataFrame) -> pd.DataFrame:
     """One row per p_cot > 0 of NTP alone: the shift c of p_cot = 0 against it over the d both have (NaN and an
     ``error`` when it cannot be fitted), with the runs it used."""
-    ntp_alone, alone = costs[costs["regime"] == "ntp_alone"], comparable(costs)
+    alone = comparable(costs)
     control = alone[alone["task.p_cot"] == SHORT_ONLY]
     rows = []
     for p_cot, group in alone[alone["task.p_cot"] > SHORT_ONLY].groupby("task.p_cot"):
@@ -74,7 +74,7 @@ def shift_table(costs: pd.DataFrame) -> pd.DataFrame:
         else:
             row |= {"shift": fit.shift, "low": fit.shift_low, "high": fit.shift_high}
         rows.append(row)
-    return pd.DataFrame(rows, columns=SHIFT_COLUMNS).assign(at_first_check=int(ntp_alone["ntp_at_first_check"].sum()))
+    return pd.DataFrame(rows, columns=SHIFT_COLUMNS)
 
 
 def median_ratios(costs: pd.DataFrame, p_cot: float) -> str:
@@ -109,7 +109,7 @@ def judge_shift(costs: pd.DataFrame, tolerance: float, direction: str) -> Outcom
                          f"{row['rate']:.3g} e-folds/bit; one slope against two: p = {row['common_slope_p']:.2g}); "
                          f"per d, the ratio of median costs (≥: a median at the cap): "
                          + median_ratios(costs, row["task.p_cot"]))
-    first = int(shifts["at_first_check"].max()) if len(shifts) else 0
+    first = int(costs.loc[costs["regime"] == "ntp_alone", "ntp_at_first_check"].sum())
     if first:
         parts.append(f"{first} run(s) solved at their first evaluation, left out (cost one resolution or less)")
     return Outcome(criteria=[criterion], detail="; ".join(parts) or "no NTP-alone runs with p_cot > 0",
