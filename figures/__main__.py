@@ -28,6 +28,7 @@ from figures import (
     fig11_scaling_linear,
     fig12_rl_variants,
     fig13_star_refit,
+    fig14_scaling_linear_grpo,
 )
 from figures.common import (
     CLAIMS_ROOT,
@@ -40,7 +41,8 @@ from figures.common import (
 )
 
 SWEEP_FIGURES = (fig1_ntp_vs_rl, fig2_threshold, fig3_rl_curves, fig4_star, fig9_d50)
-SCALING_FIGURES = (fig10_scaling, fig11_scaling_linear, fig13_star_refit)  # the scaling sweeps' figures
+# the scaling sweeps' figures
+SCALING_FIGURES = (fig10_scaling, fig11_scaling_linear, fig13_star_refit, fig14_scaling_linear_grpo)
 VARIANT_FIGURES = (fig12_rl_variants,)  # a sweep figure that reads the per-job table of sweeps/rl_variants.py
 LEDGER_FIGURES = (fig5_average_reward, fig6_irl, fig7_error_bounds, fig8_iterative_improvement)
 FIGURES = tuple(sorted(SWEEP_FIGURES + SCALING_FIGURES + VARIANT_FIGURES + LEDGER_FIGURES,

@@ -214,6 +214,7 @@ from sweeps import compounding_checks  # noqa: E402, F401, I001
 from sweeps import scaling_checks  # noqa: E402, F401, I001
 from sweeps import short_map_checks  # noqa: E402, F401, I001
 from sweeps import star_odds_checks  # noqa: E402, F401, I001
+from sweeps import grpo_scaling_checks  # noqa: E402, F401, I001
 from sweeps import reward_model_checks  # noqa: E402, F401, I001
 from sweeps import endogenous_checks  # noqa: E402, F401, I001
 from sweeps import rl_variants_checks  # noqa: E402, F401, I001

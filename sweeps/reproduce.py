@@ -45,6 +45,7 @@ from core.paths import results_root
 from core.runio import atomic_write_text, environment
 from sweeps.collect import RESULTS, STEPS
 from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
+from sweeps.grpo_scaling_checks import fits_in_p
 from sweeps.rl_variants import job_table, variant_table
 from sweeps.scaling import cost_table, crossovers, curve_keys, fit_table, summary_table
 from sweeps.short_map_checks import shift_table
@@ -90,6 +91,7 @@ EXPECTED_CORE_SECONDS = {
     "sweep_scaling_ntp": 12000, "sweep_fig2_threshold": 11200, "sweep_scaling_linear": 9000,
     "sweep_scaling_linear_laws": 7000, "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400,
     "sweep_scaling_rl": 3200, "sweep_d50": 2300, "sweep_scaling_linear_rounds": 2300, "sweep_fig4_star": 1500,
+    "sweep_scaling_linear_grpo": 8000,
 }
 
 
@@ -238,6 +240,11 @@ def scaling_section(root: Path, profile: str) -> list[str]:
             out += ["Short answers only (p_cot = 0) against chains in the data, NTP alone at equal d: shift c = log "
                     "cost(0) − log cost(p_cot) of the common-slope censored fit (sweeps/short_map_checks.py).", "",
                     markdown_table(shifts.drop(columns="error").assign(ratio=np.exp(shifts["shift"])).round(3)), ""]
+        if (costs["regime"] == "linear_grpo").any():
+            out += ["GRPO per d (p_cot ≤ 1/4; sweeps/grpo_scaling_checks.py): iterations against log2((1 − p)/p), "
+                    "then rollouts against 1/p_cot.", "",
+                    markdown_table(fits_in_p(costs, "log_odds", "rl_iterations").round(3)), "",
+                    markdown_table(fits_in_p(costs, "inverse_p", "rl_samples").round(3)), ""]
     crossing = crossovers(pd.concat(all_costs)) if all_costs else pd.DataFrame()
     if len(crossing):
         out += ["### Crossover: where NTP alone becomes more expensive than NTP + RL (fitted laws)", "",

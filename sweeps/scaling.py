@@ -30,7 +30,8 @@ from core.censored_fit import compare_laws, crossover, log_likelihood_terms
 from core.intervals import t_interval
 
 COST_COLUMNS = ["experiment", "job", "regime", "task.d", "task.p_cot", "p_cot_law", "seed", "cost", "censored",
-                "ntp_samples", "ntp_censored", "ntp_at_first_check", "rl_samples", "rounds", "solved_long"]
+                "ntp_samples", "ntp_censored", "ntp_at_first_check", "rl_samples", "rounds", "rl_iterations",
+                "rl_at_first_check", "solved_long"]
 
 
 def result_column(runs: pd.DataFrame, name: str) -> pd.Series:
@@ -53,6 +54,7 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
     rl_solved = result_column(runs, "rl.solved.samples")
     rl_samples = rl_solved.fillna(result_column(runs, "rl.solved.budget_samples")).where(has_rl, 0.0)
     solved = rl_solved.notna().where(has_rl, ntp_solved.notna())
+    rl_step = pd.to_numeric(result_column(runs, "rl.solved.step")).astype(float)  # NaN: never solved (or no RL)
     return pd.DataFrame({
         "experiment": runs["experiment"], "job": runs["job"], "regime": regime(runs),
         "task.d": runs["task.d"].astype(int), "task.p_cot": runs["task.p_cot"].astype(float),
@@ -62,7 +64,11 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
         "ntp_samples": ntp_samples.astype(float), "ntp_censored": ntp_solved.isna(),
         # Met at the first evaluation: the cost is only known to be at most one resolution (left-censored).
         "ntp_at_first_check": result_column(runs, "ntp_solved.step") == result_column(runs, "ntp_solved.resolution"),
-        "rl_samples": rl_samples.astype(float), "rounds": result_column(runs, "rl.solved.step").astype(float),
+        "rl_samples": rl_samples.astype(float), "rounds": rl_step,
+        # Iterations (STaR: rounds) until greedy >= 0.95, or the iterations run when censored: a lower bound then.
+        "rl_iterations": rl_step.fillna(result_column(runs, "rl.iterations")).where(has_rl).astype(float),
+        # Met at (or before: step 0) the first evaluation: only "at most one resolution" is known.
+        "rl_at_first_check": rl_step <= result_column(runs, "rl.solved.resolution"),
         # How a solved NTP-alone model answers: greedy long (the chain) or short (it learned the short map).
         "solved_long": result_column(runs, "ntp.greedy/long_fraction").astype(float) >= 0.5,
     }, columns=COST_COLUMNS).reset_index(drop=True)

@@ -32,8 +32,8 @@ def curve_labels(fits: pd.DataFrame, keys: list[str]) -> list[str]:
 def records(frame: pd.DataFrame) -> list[dict]:
     """A table as the ledger stores it (core.ledger.check_tables): rows of numbers or strings, one type a column."""
     frame = frame.copy()
-    for column in frame.columns:
-        if frame[column].dtype == object:
+    for column in frame.columns:  # object (pandas 2) or str (pandas 3: a column of strings and NaN) columns
+        if frame[column].dtype == object or isinstance(frame[column].dtype, pd.StringDtype):
             frame[column] = frame[column].fillna("").astype(str)
     return frame.to_dict("records")
 

@@ -131,7 +131,7 @@ def test_missing_table_names_the_sweep_command_and_other_figures_still_build(tab
     status = main(["--profile", "paper", "--results-root", str(tmp_path / "sweeps"),
                    "--claims-root", str(tmp_path / "claims"), "--figures-root", str(tmp_path / "figures")])
     err = capsys.readouterr().err
-    assert status == 1 and "12 figure(s) not built: fig2_threshold, fig3_rl_curves, fig4_star, fig5" in err
+    assert status == 1 and "13 figure(s) not built: fig2_threshold, fig3_rl_curves, fig4_star, fig5" in err
     # in figure order; fig9: paper only
     assert "fig9_d50, fig10_scaling, fig11_scaling_linear, fig12_rl_variants, fig13_star_refit" in err.splitlines()[-1]
     assert "experiment=sweep_fig2_threshold hydra/launcher=local" in err  # the paper size has no suffix

@@ -715,7 +715,8 @@ SCALING_SWEEPS = {"scaling_ntp": ("gpt", "none", "greedy/accuracy"),
                   "scaling_rl": ("gpt", "grpo", "teacher_forced/chain_accuracy"),
                   "scaling_linear": ("linear", "star", "teacher_forced/chain_probability"),
                   "scaling_linear_laws": ("linear", "star", "teacher_forced/chain_probability"),
-                  "scaling_linear_rounds": ("linear", "star", "teacher_forced/chain_probability")}
+                  "scaling_linear_rounds": ("linear", "star", "teacher_forced/chain_probability"),
+                  "scaling_linear_grpo": ("linear", "grpo", "teacher_forced/chain_probability")}
 
 
 @pytest.mark.parametrize("name", sorted(SCALING_SWEEPS))

@@ -51,7 +51,8 @@ FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_sta
                  "rl_variants")
 # The d = 50 headline and the ablations: their point is the scale / the full NTP stage, so they
 # have no minutes-scale copy.
-PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws", "scaling_linear_rounds", "endogenous_rl")
+PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws", "scaling_linear_rounds",
+              "scaling_linear_grpo", "endogenous_rl")
 
 
 def test_there_is_a_quick_and_a_paper_sweep_per_figure():
@@ -76,7 +77,7 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
                 "fig3_rl_curves": ("gpt", "grpo"), "fig4_star": ("linear", "star"), "d50": ("gpt", "grpo"),
                 "ablations": ("gpt", "grpo"), "scaling_ntp": ("gpt", "none"), "scaling_rl": ("gpt", "grpo"),
                 "scaling_linear": ("linear", "star"), "scaling_linear_laws": ("linear", "star"),
-                "scaling_linear_rounds": ("linear", "star"),
+                "scaling_linear_rounds": ("linear", "star"), "scaling_linear_grpo": ("linear", "grpo"),
                 "endogenous_rl": ("gpt", "reinforce"), "rl_variants": ("gpt", "grpo")}[typed.name]
     assert (typed.model.name, typed.rl.algo) == expected
     if typed.name == "d50":  # the paper's headline: d = 50 below the 1/3 threshold, where NTP alone fails

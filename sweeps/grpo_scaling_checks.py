@@ -1,0 +1,162 @@
+"""Ledger checks of the GRPO arm of the linear-model scaling law (conf/experiment/sweep_scaling_linear_grpo.yaml).
+
+docs/research/parity_cot_rl.md §6.4, item 2: an on-policy sampler first sees a right long response at rate p_cot
+("about 1/p_cot samples per useful signal") and "the number of rounds is only log(1/p_cot)"; for STaR that is the
+odds recursion of §6.3 (sweeps/scaling_checks.py ``star_rounds_log_odds``).  For GRPO no recursion fixes the rate:
+the expected gradient on the logit of continuing is q(1 − q) (§6.3), so plain gradient ascent would need about
+1/p_cot steps to leave q ≈ p_cot, while Adam's normalised steps move the logit at a rate set by the lr, about
+log(1/p_cot) steps, as long as the gradient's signal (≈ N·p_cot right long samples a batch of N) is not drowned by
+its noise.  Which one the measured GRPO follows is what these checks ask, at each d:
+
+* iterations to solve against L = log2((1 − p)/p): a power law in L (polylogarithmic in 1/p_cot) against an
+  exponential law in L, e^(rate·L) = ((1 − p)/p)^(rate/ln 2), a power of the odds (≈ of 1/p_cot for small p_cot),
+  compared by Vuong's test (primary), with the power of L at most quadratic (secondary);
+* rollouts to solve against 1/p_cot: no faster than 1/p_cot (the per-signal rate of item 2);
+* cost (NTP + GRPO) against d at each fixed p_cot < 1/3: polynomial, as for the GPT (``ntp_rl_polynomial``).
+
+Every fit is the censored (Tobit) fit of core/censored_fit.py (a run not solved within the cap enters as a lower
+bound) with its profile-likelihood interval.  In the fits in p_cot:
+
+* runs with p_cot > 1/4 are left out (above 1/3 greedy is long after NTP and GRPO has nothing to do);
+* runs whose NTP stage never made the chain sharp are left out and counted: GRPO then starts from another model
+  than the one item 2 is about, and its iterations include learning the chain (a selection on the NTP outcome, not
+  on GRPO's);
+* a curve with a run solved at (or before) its first evaluation measures the evaluation interval, not the cost: it
+  is not informative.  A run solved at evaluation k is fitted at k, its true value lying in (k − 5, k]: that
+  flattens the small-L end a little (≤ 10% at 50 iterations), towards "logarithmic".
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from core.ledger import Context, Outcome, claim
+from sweeps.evidence import PAPER
+from sweeps.scaling import cost_table, fit_curve, log_odds
+from sweeps.scaling_checks import (
+    MAX_DEGREE,
+    PROFILE_INTERVAL,
+    VUONG_INTERVAL,
+    decidable,
+    judge_ntp_rl,
+    numbers,
+    records,
+)
+
+GRPO_SOURCE = ("docs/research/parity_cot_rl.md §6.4, item 2 (an on-policy sampler: about 1/p_cot samples per useful "
+               "signal, and only log(1/p_cot) rounds)")
+# "Like log odds": an affine law a + b·L whose zero lies below one doubling (a ≥ −b) has a log-log exponent below 2
+# over the sweep's L = 1.6 ... 10 (20·(L − 1): 1.3-1.5); a power of L above 2 is no longer "like log".
+LOG_ODDS_EXPONENT = 2.0
+INVERSE_P_EXPONENT = 1.0  # "about 1/p_cot samples per useful signal": no faster than 1/p_cot
+
+
+def fits_in_p(costs: pd.DataFrame, x_name: str, y_column: str) -> pd.DataFrame:
+    """Per d: the censored fits of ``y_column`` against x = log2((1 − p)/p) ('log_odds') or 1/p_cot ('inverse_p')
+    over the runs with p_cot ≤ 1/4 (fit_curve: both laws and Vuong's comparison)."""
+    costs = costs[costs["task.p_cot"] <= 0.25]
+    x = {"log_odds": log_odds(costs["task.p_cot"]), "inverse_p": 1 / costs["task.p_cot"]}[x_name]
+    rows = []
+    for d, group in costs.assign(x=x).groupby("task.d"):
+        sharp = group[~group["ntp_censored"]]
+        at_first = int(sharp["rl_at_first_check"].sum())
+        fit = (fit_curve(sharp["x"], sharp[y_column], sharp["censored"]) if at_first == 0
+               else {"error": f"{at_first} of {len(sharp)} runs solved at the first evaluation (resolution-limited: "
+                              "evaluate more often)", "n": len(sharp), "n_censored": int(sharp["censored"].sum())})
+        rows.append({"task.d": d, "at_first_check": at_first, "ntp_not_sharp": len(group) - len(sharp)} | fit)
+    frame = pd.DataFrame(rows, columns=["task.d", "at_first_check", "ntp_not_sharp"] if not rows else None)
+    if "exponential.slope" in frame:  # the rate per doubling as the exponent of the odds it is a power of
+        frame.insert(frame.columns.get_loc("exponential.high") + 1, "odds_exponent",
+                     frame["exponential.slope"] / np.log(2))
+    return frame
+
+
+def fit_detail(fits: pd.DataFrame, x_label: str) -> str:
+    if fits.empty:
+        return "no run with p_cot ≤ 1/4 yet"
+    return "; ".join(
+        f"d={int(row['task.d'])}: " + (row["error"] if isinstance(row.get("error"), str) else
+                                  f"exponent in {x_label} {row['power.slope']:.3g} [{row['power.low']:.3g}, "
+                                  f"{row['power.high']:.3g}], exponential rate {row['exponential.slope']:.3g} "
+                                  f"[{row['exponential.low']:.3g}, {row['exponential.high']:.3g}]/unit "
+                                  f"(= exponent {row['odds_exponent']:.3g} of the odds), Vuong "
+                                  f"{row['vuong']:.3g} [{row['vuong.low']:.3g}, {row['vuong.high']:.3g}], "
+                                  f"{int(row['n_censored'])}/{int(row['n'])} censored")
+        + (f" ({int(row['ntp_not_sharp'])} runs left out: NTP never made the chain sharp)"
+           if row["ntp_not_sharp"] else "")
+        for _, row in fits.iterrows())
+
+
+def judge_iterations(costs: pd.DataFrame) -> Outcome:
+    fits = fits_in_p(costs, "log_odds", "rl_iterations")
+    labels = [f"d={d}" for d in fits["task.d"]]
+    polylog = decidable("a power of the log odds fits better than a power of the odds (Vuong ≤ 0)",
+                        numbers(fits, "vuong"), numbers(fits, "vuong.low"), numbers(fits, "vuong.high"), 0.0, "<=",
+                        VUONG_INTERVAL, labels)
+    exponent = decidable(f"exponent of iterations in log2((1 − p)/p) ≤ {LOG_ODDS_EXPONENT:g}",
+                         numbers(fits, "power.slope"), numbers(fits, "power.low"), numbers(fits, "power.high"),
+                         LOG_ODDS_EXPONENT, "<=", PROFILE_INTERVAL, labels)
+    return Outcome(criteria=[polylog, exponent], detail=fit_detail(fits, "log odds"),
+                   tables={"iteration_fits": records(fits)})
+
+
+@claim(
+    id="parity.scaling.grpo_iterations_logarithmic", kind="reading", quantifier="for-all", source=GRPO_SOURCE,
+    statement="GRPO's iterations to solve grow like log((1 − p_cot)/p_cot), as STaR's rounds do. Reading: better "
+              "described by a power of the log odds (no offset) than by a power of the odds (1 − p)/p, and at most "
+              f"(log odds)^{LOG_ODDS_EXPONENT:g}.",
+    check="sweep_scaling_linear_grpo (linear model, NTP until the chain is sharp, then GRPO at a fixed lr until greedy "
+          "≥ 0.95): per d, over the runs with p_cot ≤ 1/4 whose chain was sharp, Vuong's comparison of the censored "
+          "fits prefers the power law in L = log2((1 − p)/p) to the exponential law in L, which is a power of the odds "
+          f"(primary); the power law's exponent lies below {LOG_ODDS_EXPONENT:g} (secondary).",
+    requires=("scaling_linear_grpo",))
+def grpo_iterations_logarithmic(ctx: Context) -> Outcome:
+    return judge_iterations(cost_table(ctx.tables.runs()))
+
+
+def judge_rollouts(costs: pd.DataFrame) -> Outcome:
+    fits = fits_in_p(costs, "inverse_p", "rl_samples")
+    criterion = decidable(f"exponent of rollouts in 1/p_cot ≤ {INVERSE_P_EXPONENT:g}", numbers(fits, "power.slope"),
+                          numbers(fits, "power.low"), numbers(fits, "power.high"), INVERSE_P_EXPONENT, "<=",
+                          PROFILE_INTERVAL, [f"d={d}" for d in fits["task.d"]])
+    return Outcome(criteria=[criterion], detail=fit_detail(fits, "1/p_cot"), tables={"rollout_fits": records(fits)})
+
+
+@claim(
+    id="parity.scaling.grpo_rollouts_within_inverse_p", kind="reading", quantifier="for-all", source=GRPO_SOURCE,
+    statement="The rollouts GRPO needs to solve grow no faster than 1/p_cot.",
+    check="sweep_scaling_linear_grpo: per d, over the runs with p_cot ≤ 1/4 whose chain was sharp, the censored "
+          f"power-law exponent of the rollouts until greedy ≥ 0.95 in 1/p_cot lies below {INVERSE_P_EXPONENT:g}.",
+    requires=("scaling_linear_grpo",))
+def grpo_rollouts_within_inverse_p(ctx: Context) -> Outcome:
+    return judge_rollouts(cost_table(ctx.tables.runs()))
+
+
+@claim(
+    id="parity.scaling.ntp_rl_polynomial_linear", kind="reading", quantifier="for-all",
+    source=f"{PAPER}, abstract ('learns efficiently ... as long as the proportion of long "
+           "demonstrations is not exponentially small'), docs/research/parity_cot_rl.md §6.4 (poly(d, 1/p_cot))",
+    statement="At each fixed p_cot < 1/3, the cost of NTP followed by GRPO on the linear model grows polynomially "
+              f"in d. Reading: no faster than d^{MAX_DEGREE:g} over the measured sizes, and not better described by an "
+              "exponential law.",
+    check="sweep_scaling_linear_grpo (d = 8 ... 64): per p_cot < 1/3, the power-law exponent's profile interval of the "
+          f"cost (NTP samples + rollouts, censored) in d lies below {MAX_DEGREE:g} (primary); Vuong's comparison "
+          "prefers the power law (secondary). The GPT's curve is parity.scaling.ntp_rl_polynomial.",
+    requires=("scaling_linear_grpo",))
+def ntp_rl_polynomial_linear(ctx: Context) -> Outcome:
+    return judge_polynomial_in_d(cost_table(ctx.tables.runs()))
+
+
+def judge_polynomial_in_d(costs: pd.DataFrame) -> Outcome:
+    """judge_ntp_rl on the curves below the threshold, with a run whose NTP stage stopped at its cap (the chain never
+    sharp) censored: the claim is about "NTP until the chain is learned, then GRPO", whose NTP part that run only
+    bounds from below (read as solved at the cap, it would bend a growing cost down, towards "polynomial").  The
+    detail says how much of the cost is GRPO's."""
+    costs = costs[costs["task.p_cot"] < 1 / 3].assign(censored=lambda c: c["censored"] | c["ntp_censored"])
+    outcome = judge_ntp_rl(costs)
+    parts = [f"p_cot={p_cot:g}: GRPO {np.median(group['rl_samples'] / group['cost']):.1%} of the cost (median), "
+             f"{int(group['ntp_censored'].sum())} NTP stages at the cap"
+             for p_cot, group in costs.groupby("task.p_cot")]
+    return replace(outcome, detail=f"{outcome.detail} | " + "; ".join(parts))
