@@ -89,6 +89,20 @@ def fit_detail(fits: pd.DataFrame, x_label: str) -> str:
         for _, row in fits.iterrows())
 
 
+def vuong_budget(fits: pd.DataFrame) -> str:
+    """Where Vuong's interval holds 0: about how many runs per d would exclude 0 if the mean stayed where it is (the
+    Student-t half-width shrinks like 1/√n), the budget that would decide."""
+    if "vuong" not in fits:
+        return ""
+    undecided = fits[np.isfinite(fits["vuong"]) & (fits["vuong.low"] <= 0) & (fits["vuong.high"] >= 0)
+                     & (fits["vuong"] != 0)]
+    needed = np.ceil(undecided["n"] * ((undecided["vuong.high"] - undecided["vuong.low"]) / 2
+                                       / undecided["vuong"].abs()) ** 2)
+    parts = [f"d={int(d)}: ~{int(n)} runs" for d, n in zip(undecided["task.d"], needed, strict=True)]
+    return (" | Vuong undecided; at its mean, the runs per d that would decide it: " + ", ".join(parts)
+            + f" (now {int(fits['n'].max())})") if parts else ""
+
+
 def judge_iterations(costs: pd.DataFrame) -> Outcome:
     fits = fits_in_p(costs, "log_odds", "rl_iterations")
     labels = [f"d={d}" for d in fits["task.d"]]
@@ -98,7 +112,7 @@ def judge_iterations(costs: pd.DataFrame) -> Outcome:
     exponent = decidable(f"exponent of iterations in log2((1 − p)/p) ≤ {LOG_ODDS_EXPONENT:g}",
                          numbers(fits, "power.slope"), numbers(fits, "power.low"), numbers(fits, "power.high"),
                          LOG_ODDS_EXPONENT, "<=", PROFILE_INTERVAL, labels)
-    return Outcome(criteria=[polylog, exponent], detail=fit_detail(fits, "log odds"),
+    return Outcome(criteria=[polylog, exponent], detail=fit_detail(fits, "log odds") + vuong_budget(fits),
                    tables={"iteration_fits": records(fits)})
 
 

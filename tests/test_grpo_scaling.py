@@ -153,3 +153,12 @@ def test_the_report_shows_the_grpo_fits_in_p_cot_per_d(tmp_path):
     table = [line.split("|") for line in section.splitlines() if line.startswith("| 8 |")]
     header = next(line.split("|") for line in section.splitlines() if "odds_exponent" in line)
     assert float(table[0][header.index(" power.slope ")]) == round(fits["power.slope"].iloc[0], 3)
+
+
+def test_an_undecided_comparison_says_how_many_runs_would_decide_it():
+    # Half-width 0.5 around a mean of −0.2 with 15 runs: 15·(0.5/0.2)² = 93.75 → 94 runs; decided curves say nothing.
+    fits = pd.DataFrame({"task.d": [16, 32], "n": [15, 15], "vuong": [-0.2, -0.6], "vuong.low": [-0.7, -1.0],
+                         "vuong.high": [0.3, -0.2]})
+    assert grpo_scaling_checks.vuong_budget(fits) == (" | Vuong undecided; at its mean, the runs per d that would "
+                                                      "decide it: d=16: ~94 runs (now 15)")
+    assert grpo_scaling_checks.vuong_budget(fits.iloc[1:]) == ""
