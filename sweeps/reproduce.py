@@ -88,7 +88,7 @@ EXPECTED_CORE_SECONDS = {
     # endogenous_rl, scaling_ntp, scaling_rl, scaling_linear_rounds (with the refit check), scaling_linear_grpo: sums
     # of their jobs' stage seconds at paper size (niced, shared cores)
     "sweep_rl_variants": 55000, "sweep_endogenous_rl": 29000, "sweep_fig3_rl_curves": 12000,
-    "sweep_scaling_ntp": 12000, "sweep_fig2_threshold": 11200, "sweep_scaling_linear": 9000,
+    "sweep_scaling_ntp": 12000, "sweep_fig2_threshold": 11200, "sweep_scaling_linear": 24000,
     "sweep_scaling_linear_laws": 7000, "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400,
     "sweep_scaling_linear_grpo": 7400, "sweep_scaling_rl": 3200, "sweep_d50": 2300, "sweep_scaling_linear_rounds": 2300,
     "sweep_fig4_star": 1500,

@@ -157,8 +157,8 @@ def judge_star_rounds(costs: pd.DataFrame) -> Outcome:
     labels = [f"d={d}" for d in fits["task.d"]]
     criterion = decidable("|rounds per odds doubling − 1|", gap, near, far, LOG_ODDS_SLOPE_TOLERANCE, "<=",
                           "|·| of the Student-t 95% interval of the least-squares slope", labels)
-    detail = "; ".join(f"d={row['task.d']}: slope {row.get('slope', np.nan):.3g} [{row.get('low', np.nan):.3g}, "
-                       f"{row.get('high', np.nan):.3g}], {row['censored']}/{row['runs']} runs censored"
+    detail = "; ".join(f"d={int(row['task.d'])}: slope {row.get('slope', np.nan):.3g} [{row.get('low', np.nan):.3g}, "
+                       f"{row.get('high', np.nan):.3g}], {int(row['censored'])}/{int(row['runs'])} runs censored"
                        for _, row in fits.iterrows())
     return Outcome(criteria=[criterion], detail=detail,
                    tables={"log_odds_fits": records(fits), "costs": records(costs)})
@@ -191,7 +191,7 @@ def judge_inverse_p(costs: pd.DataFrame) -> Outcome:
     gap, near, far = gap_bounds(slope, numbers(fits, "power.low"), numbers(fits, "power.high"), 1.0)
     criterion = decidable("|exponent of NTP samples in 1/p_cot − 1|", gap, near, far, INVERSE_P_TOLERANCE, "<=",
                           f"|·| of the {PROFILE_INTERVAL}", [f"d={d}" for d in fits["task.d"]])
-    detail = "; ".join(f"d={row['task.d']}: " + (row["error"] if isinstance(row.get("error"), str) else
+    detail = "; ".join(f"d={int(row['task.d'])}: " + (row["error"] if isinstance(row.get("error"), str) else
                                                  f"exponent {row['power.slope']:.3g} [{row['power.low']:.3g}, "
                                                  f"{row['power.high']:.3g}]") for _, row in fits.iterrows())
     return Outcome(criteria=[criterion], detail=detail, tables={"inverse_p_fits": records(fits)})
