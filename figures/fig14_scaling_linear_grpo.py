@@ -3,8 +3,9 @@
 Paper object: docs/research/parity_cot_rl.md §6.4 item 2 (an on-policy sampler needs about 1/p_cot samples per useful
 signal and only log(1/p_cot) rounds) and the thesis that NTP + RL costs poly(d) at a fixed p_cot (Tsilivis et al.
 2025, abstract).  Left: GRPO iterations until greedy accuracy ≥ 0.95 against log2((1 − p)/p) (p_cot ≤ 1/4), one
-marker per run, with the censored fit of the law Vuong's comparison prefers per d (solid: a power of the log odds,
-dashed: a power of the odds; sweeps/grpo_scaling_checks.py).  Middle: rollouts until greedy ≥ 0.95 against 1/p_cot
+marker per run, with the censored fit of the law the likelihood prefers per d by point estimate (solid: a power of
+the log odds, dashed: a power of the odds; the check asks Vuong's interval, which may not decide; no fit for a curve
+the check finds not informative: sweeps/grpo_scaling_checks.py).  Middle: rollouts until greedy ≥ 0.95 against 1/p_cot
 on log-log axes with the 1/p_cot law (dashed) through the median at p_cot = 1/4.  Right: cost (NTP samples +
 rollouts) against d per p_cot < 1/3 with the censored fit of the law Vuong's comparison prefers (as figure 10).
 Runs censored at a cap are open upward triangles (lower bounds), runs solved at the first evaluation open downward
@@ -39,7 +40,7 @@ def draw_runs(ax, group: pd.DataFrame, x: str, y: str, label: str | None = None,
 
 
 def draw_iteration_fit(ax, group: pd.DataFrame, color) -> None:
-    """The censored fit of iterations against L that Vuong's comparison prefers (none when the data locate none)."""
+    """The censored fit of iterations against L with the higher likelihood (none when the data locate none)."""
     try:
         comparison = compare_laws(group["log_odds"], group["rl_iterations"], group["censored"])
     except ValueError:
@@ -63,7 +64,8 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     fig, (iterations_ax, rollouts_ax, cost_ax) = plt.subplots(1, 3, figsize=(9.6, 3.0))
     for d, group in below.groupby("task.d", sort=True):
         color = draw_runs(iterations_ax, group, "log_odds", "rl_iterations", f"d = {d}").get_color()
-        draw_iteration_fit(iterations_ax, group[~group["rl_at_first_check"]], color)
+        if not group["rl_at_first_check"].any():  # as the check: such a curve measures the evaluation interval
+            draw_iteration_fit(iterations_ax, group, color)
         draw_runs(rollouts_ax, group, "inverse_p", "rl_samples", f"d = {d}", color)
         anchor = group[(group["task.p_cot"] == 0.25) & ~group["censored"]]
         if len(anchor):
