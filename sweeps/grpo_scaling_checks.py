@@ -191,11 +191,9 @@ def ntp_rl_polynomial_linear(ctx: Context) -> Outcome:
 
 
 def judge_polynomial_in_d(costs: pd.DataFrame) -> Outcome:
-    """judge_ntp_rl on the curves below the threshold, with a run whose NTP stage stopped at its cap (the chain never
-    sharp) censored: the claim is about "NTP until the chain is learned, then GRPO", whose NTP part that run only
-    bounds from below (read as solved at the cap, it would bend a growing cost down, towards "polynomial").  The
-    detail says how much of the cost is GRPO's."""
-    costs = costs[costs["task.p_cot"] < 1 / 3].assign(censored=lambda c: c["censored"] | c["ntp_censored"])
+    """judge_ntp_rl (which censors a run whose NTP stage stopped at its cap, the chain never sharp) on the curves
+    below the threshold.  The detail says how much of the cost is GRPO's."""
+    costs = costs[costs["task.p_cot"] < 1 / 3]
     outcome = judge_ntp_rl(costs)
     parts = [f"p_cot={p_cot:g}: GRPO {np.median(group['rl_samples'] / group['cost']):.1%} of the cost (median), "
              f"{int(group['ntp_censored'].sum())} NTP stages at the cap"

@@ -419,6 +419,26 @@ def test_ntp_rl_polynomial_controls():
     assert verdict(claim, scaling_checks.judge_ntp_rl(exponential)) == "fails"
 
 
+def test_ntp_rl_polynomial_censors_a_run_whose_ntp_hit_its_cap():
+    """NTP cost 1000·2^(d/4) (exponential) with its cap just above the d = 32 level, RL 50·d² on top: the d = 48 and
+    64 NTP stages stop at the cap and RL still solves. Read as solved at the cap, those runs flatten the curve and the
+    claim holds (exponent 2.3 [2.1, 2.5], Vuong for the power law); as lower bounds (the sweep config's rule) the
+    exponential growth is no longer hidden, and the claim must not hold."""
+    cap = 1000 * 2.0 ** (32 / 4) * 1.5
+    rows = []
+    for d in (8, 12, 16, 24, 32, 48, 64):
+        for s in range(3):
+            ntp = 1000 * 2.0 ** (d / 4) * (1 + 0.05 * s)
+            rows.append(run_row(f"{d}-{s}", d, 0.25, s, algo="grpo", ntp=ntp if ntp <= cap else None, ntp_cap=cap,
+                                rl=50 * d ** 2, rl_cap=2.0 ** 40, rounds=1))
+    costs = cost_table(pd.DataFrame(rows))
+    at_cap = costs["task.d"] >= 48
+    assert costs.loc[at_cap, "ntp_censored"].all() and not costs.loc[at_cap, "censored"].any()
+    outcome = scaling_checks.judge_ntp_rl(costs)
+    assert "6/21 censored" in outcome.detail
+    assert verdict("parity.scaling.ntp_rl_polynomial", outcome) != "holds"
+
+
 def linear_runs(rounds_law, samples_law, p_cots=tuple(2.0 ** -k for k in range(1, 15)), sizes=(8, 16), seed=2,
                 ntp_cap=12_288_000.0, round_cap=20, round_samples=20_000) -> pd.DataFrame:
     """NTP + STaR on the linear model: NTP samples samples_law(p) × scatter (censored at ntp_cap), rounds
