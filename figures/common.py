@@ -194,3 +194,17 @@ def strip(ax, position: float, values: pd.Series, width: float = 0.18, **style) 
     ax.scatter(position + offsets, values, s=9, linewidths=0.6, zorder=3, **style)
     ax.hlines(np.median(values), position - 1.3 * width, position + 1.3 * width, color="black", linewidth=1.0,
               zorder=4)
+
+
+def draw_runs(ax, x: pd.Series, y: pd.Series, censored: pd.Series, first: pd.Series | None = None,
+              label: str | None = None, color=None):
+    """One marker per run: solved runs as filled circles; runs censored at their cap (y: the cap, a lower bound) as
+    open △; runs solved at the first evaluation (``first``: an upper bound, one resolution) as open ▽.  Returns the
+    solved markers, whose colour the other two share."""
+    censored = censored.astype(bool)
+    first = (first.astype(bool) if first is not None else pd.Series(False, index=x.index)) & ~censored
+    solved = ~censored & ~first
+    (points,) = ax.plot(x[solved], y[solved], "o", alpha=0.8, color=color, label=label)
+    for marker, runs in (("^", censored), ("v", first)):
+        ax.plot(x[runs], y[runs], marker, color=points.get_color(), markerfacecolor="none")
+    return points

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from figures.common import finish
+from figures.common import draw_runs, finish
 from sweeps.scaling import cost_table, preferred_fit
 
 EXPERIMENTS = ("scaling_ntp", "scaling_rl")
@@ -45,10 +45,8 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     fig, ax = plt.subplots(figsize=(4.8, 3.2))
     grid = np.linspace(costs["task.d"].min(), costs["task.d"].max(), 200)
     for (regime, p_cot), group in costs.groupby(["regime", "task.p_cot"], sort=True):
-        solved, censored = group[~group["censored"]], group[group["censored"]]
-        (points,) = ax.plot(solved["task.d"], solved["cost"], "o", alpha=0.8)
+        points = draw_runs(ax, group["task.d"], group["cost"], group["censored"])
         color = points.get_color()
-        ax.plot(censored["task.d"], censored["cost"], "^", color=color, markerfacecolor="none")
         points.set_label(f"{curve_name(regime, p_cot)}: {draw_fit(ax, group, grid, color)}")
     # Extrapolated fits may reach far beyond the data: the axis shows the measured range (and a decade above it).
     ax.set(yscale="log", ylim=(costs["cost"].min() / 3, costs["cost"].max() * 10), xlabel="input bits d",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from figures.common import finish
+from figures.common import draw_runs, finish
 from sweeps.scaling import cost_table, log_odds
 
 EXPERIMENT = "scaling_linear"
@@ -27,19 +27,18 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     costs = costs.assign(log_odds=log_odds(costs["task.p_cot"]), inverse_p=1 / costs["task.p_cot"])
     fig, (rounds_ax, samples_ax) = plt.subplots(1, 2, figsize=(6.4, 2.8))
     for d, group in costs.groupby("task.d", sort=True):
-        solved, censored = group[~group["censored"]], group[group["censored"]]
-        (points,) = rounds_ax.plot(solved["log_odds"], solved["rounds"], "o", alpha=0.8, label=f"d = {d}")
-        color = points.get_color()
+        solved = group[~group["censored"]]
         cap = runs["rl.iterations"].max() if "rl.iterations" in runs else np.nan
-        rounds_ax.plot(censored["log_odds"], np.full(len(censored), cap), "^", color=color, markerfacecolor="none")
+        color = draw_runs(rounds_ax, group["log_odds"], group["rounds"].where(~group["censored"], cap),
+                          group["censored"], label=f"d = {d}").get_color()
         anchor = solved[solved["task.p_cot"] == solved["task.p_cot"].max()]
         if len(anchor):
             x = np.linspace(group["log_odds"].min(), group["log_odds"].max(), 2)
             rounds_ax.plot(x, anchor["rounds"].median() + x - anchor["log_odds"].iloc[0], color=color,
                            linestyle="--", linewidth=0.8)
-        learned, unlearned = group[~group["ntp_censored"]], group[group["ntp_censored"]]
-        samples_ax.plot(learned["inverse_p"], learned["ntp_samples"], "o", color=color, alpha=0.8, label=f"d = {d}")
-        samples_ax.plot(unlearned["inverse_p"], unlearned["ntp_samples"], "^", color=color, markerfacecolor="none")
+        learned = group[~group["ntp_censored"]]
+        draw_runs(samples_ax, group["inverse_p"], group["ntp_samples"], group["ntp_censored"], label=f"d = {d}",
+                  color=color)
         if len(learned):
             first = learned[learned["task.p_cot"] == learned["task.p_cot"].max()]
             x = np.geomspace(group["inverse_p"].min(), group["inverse_p"].max(), 2)

@@ -20,23 +20,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from core.censored_fit import compare_laws
-from figures.common import finish
+from figures.common import draw_runs, finish
 from figures.fig10_scaling import draw_fit
 from sweeps.scaling import cost_table, log_odds
 
 EXPERIMENT = "scaling_linear_grpo"
 PROFILES = ("paper",)  # the sweep is paper size only
-
-
-def draw_runs(ax, group: pd.DataFrame, x: str, y: str, label: str | None = None, color=None):
-    """Solved runs as filled circles, censored ones as open △ at their cap, runs solved at the first evaluation
-    (an upper bound) as open ▽; returns the solved markers."""
-    first = group["rl_at_first_check"] & ~group["censored"]
-    solved, censored = group[~group["censored"] & ~first], group[group["censored"]]
-    (points,) = ax.plot(solved[x], solved[y], "o", alpha=0.8, color=color, label=label)
-    for marker, runs in (("^", censored), ("v", group[first])):
-        ax.plot(runs[x], runs[y], marker, color=points.get_color(), markerfacecolor="none")
-    return points
 
 
 def draw_iteration_fit(ax, group: pd.DataFrame, color) -> None:
@@ -63,10 +52,12 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     below = costs[(costs["task.p_cot"] <= 0.25) & ~costs["ntp_censored"]]  # the runs the checks fit
     fig, (iterations_ax, rollouts_ax, cost_ax) = plt.subplots(1, 3, figsize=(9.6, 3.0))
     for d, group in below.groupby("task.d", sort=True):
-        color = draw_runs(iterations_ax, group, "log_odds", "rl_iterations", f"d = {d}").get_color()
+        color = draw_runs(iterations_ax, group["log_odds"], group["rl_iterations"], group["censored"],
+                          group["rl_at_first_check"], f"d = {d}").get_color()
         if not group["rl_at_first_check"].any():  # as the check: such a curve measures the evaluation interval
             draw_iteration_fit(iterations_ax, group, color)
-        draw_runs(rollouts_ax, group, "inverse_p", "rl_samples", f"d = {d}", color)
+        draw_runs(rollouts_ax, group["inverse_p"], group["rl_samples"], group["censored"], group["rl_at_first_check"],
+                  f"d = {d}", color)
         anchor = group[(group["task.p_cot"] == 0.25) & ~group["censored"]]
         if len(anchor):
             x = np.geomspace(group["inverse_p"].min(), group["inverse_p"].max(), 2)
@@ -75,7 +66,8 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     curves = costs[costs["task.p_cot"] < 1 / 3].assign(censored=lambda c: c["censored"] | c["ntp_censored"])
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(curves["task.p_cot"].nunique(), 1)))
     for color, (p_cot, group) in zip(colors, curves.groupby("task.p_cot", sort=True), strict=False):
-        points = draw_runs(cost_ax, group, "task.d", "cost", color=color)
+        points = draw_runs(cost_ax, group["task.d"], group["cost"], group["censored"], group["rl_at_first_check"],
+                           color=color)
         points.set_label(f"p_cot = {p_cot_label(p_cot)}: {draw_fit(cost_ax, group, grid, color)}")
     iterations_ax.set(yscale="log", xlabel="log2((1 − p_cot)/p_cot)", ylabel="GRPO iterations until greedy ≥ 0.95",
                       title="iterations vs odds doublings")
