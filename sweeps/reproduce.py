@@ -44,12 +44,12 @@ from core.ledger_report import tally_lines
 from core.paths import results_root
 from core.runio import atomic_write_text, environment
 from sweeps.collect import RESULTS, STEPS
-from sweeps.config import LEDGER_PROFILES, PROFILES, sweep_experiments
+from sweeps.config import LEDGER_PROFILES, PROFILES, Profile, sweep_experiments
 from sweeps.grpo_scaling_checks import fits_in_p
 from sweeps.rl_variants import job_table, variant_table
 from sweeps.scaling import cost_table, crossovers, curve_keys, fit_table, summary_table
 from sweeps.short_map_checks import shift_table
-from toy.config import require
+from toy.config import Choice, coerce_choices, require
 
 SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
 KEY_METRICS = ["ntp.greedy/accuracy", "ntp.sampled/long_fraction", "ntp.forced_long/accuracy",
@@ -60,23 +60,25 @@ GROUPING_COLUMNS = ("ablation", "variant", "rl.algo")
 MEASURED_PREFIXES = ("ntp.", "rl.", "ntp_solved.", "stages.")  # results and provenance columns, not config
 
 
+Launcher = Choice("Launcher", ("local", "slurm"), module=__name__)  # conf/hydra/launcher/<name>.yaml
+
+
 @dataclass
 class ReproduceConfig:
-    profile: str = "quick"
+    profile: Profile = Profile.quick
     """'quick' (every experiment at minutes scale, < 20 min on 2 cores) or 'paper' (larger sizes)"""
     jobs: int = 2
     """parallel sweep jobs (one thread each): keep at most the number of cores"""
     results: str = str(results_root())
     """root of all outputs (sweeps/, stages/, claims/, figures/, report/); default: core/paths.py"""
-    launcher: str = "local"
+    launcher: Launcher = Launcher.local
     """Hydra launcher of the sweeps: 'local' (joblib) or 'slurm' (set its fields in conf/hydra/launcher/slurm.yaml)"""
     extra: list[str] = field(default_factory=list)
     """extra overrides appended to every sweep command (e.g. ['hydra.launcher.partition=gpu'])"""
 
     def __post_init__(self) -> None:
-        require(self.profile in SWEEPS, "profile", f"one of {sorted(SWEEPS)}", self.profile)
+        coerce_choices(self, "")
         require(self.jobs >= 1, "jobs", ">= 1", self.jobs)
-        require(self.launcher in ("local", "slurm"), "launcher", "'local' or 'slurm'", self.launcher)
 
 
 # Core-seconds each step took when last measured on 2 cores (report step tables; paper sweeps never run whole are
