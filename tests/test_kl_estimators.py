@@ -67,7 +67,8 @@ def test_expected_values_and_gradients_by_enumeration(seed):
 
 @pytest.mark.parametrize("kl_reference", ["start", "uniform"])
 def test_iterate_with_each_estimator(kl_reference):
-    """With kl_beta > 0 at d = 4 the loss is finite, and k1 / k3 change it and the logged KL against 'exact'."""
+    """With kl_beta > 0 at d = 4 the loss is finite and k1 / k3 change it against 'exact', while the logged KL is the
+    exact one whichever estimator the penalty uses (the same rollouts from the same start: the same number)."""
     layout = ParityLayout(4)
     torch.manual_seed(0)
     start = build_model(GPTConfig(width=16, heads=2, layers=1), layout)
@@ -83,7 +84,8 @@ def test_iterate_with_each_estimator(kl_reference):
         first, exact_first = records[estimator][0], records["exact"][0]  # same rollouts: same seed, same start
         assert all(math.isfinite(r["loss"]) for r in records[estimator])
         assert first["rollout/mean_length"] == exact_first["rollout/mean_length"]
-        assert first["loss"] != exact_first["loss"] and first[kl_key] != exact_first[kl_key], estimator
+        assert first["loss"] != exact_first["loss"], estimator
+        assert first[kl_key] == exact_first[kl_key] > 0, estimator
 
 
 # --- planted controls of learned/kl_estimator_claims.py ------------------------------------------------------------

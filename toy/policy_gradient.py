@@ -76,7 +76,8 @@ token-level form: `uniform_response_log_dists`): KL(π ‖ U) = log |responses| 
 regularisation, and with reward r̂ and β = α the optimum is π̂ itself.  ``long_bonus`` adds c·[long] to the
 sequence reward (a planted preference for the chain).  With ``reward = 'endogenous'`` an iteration logs
 ``reward/endogenous`` (mean r̂ of the rollouts) and ``rollout/accuracy`` next to ``reward/mean`` (the reward
-used, bonus included); ``policy/kl_to_<kl_reference>`` is the KL per response to the reference.
+used, bonus included); ``policy/kl_to_<kl_reference>`` is the exact KL per response to the reference (summed
+exact per-state KL over the sampled responses' states, whichever estimator the penalty uses).
 """
 
 from __future__ import annotations
@@ -315,7 +316,9 @@ def iterate(
             if several_steps:
                 record["policy/clip_fraction"] = clipped / (tokens.item() * cfg.epochs)
             if with_kl:
-                kl = kl_estimate(rollout_log_dists, ref_log_dists, responses, cfg.kl_estimator)
+                # The exact per-state KL whatever estimator the penalty uses: k1 is noisy and can go negative, and
+                # the collapse detector (sweeps/rl_variants.py) compares this number across variants.
+                kl = exact_kl(rollout_log_dists, ref_log_dists)
                 record[f"policy/kl_to_{cfg.kl_reference}"] = ((kl * mask).sum() / mask.shape[0]).item()
         yield record
 
