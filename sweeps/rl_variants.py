@@ -11,16 +11,18 @@ Per job, from the evaluations (resolution: rl_eval.every):
   only to exceed ``rl.iterations``) when no evaluation reaches it;
 * final greedy accuracy, final sampled (T = eval temperature) mean length / chain length (d for the full chain), the
   largest sampled malformed rate of any evaluation, and s/iteration = the median of ``iteration_seconds``;
-* **collapse**: after first solving at iteration s, a later evaluation (iteration > s) has greedy accuracy < 0.9
-  (``FALLEN``), or KL to the start above max(10 × KL_s, log(1/p_cot) + 1 nat) (``KL_JUMP``, `kl_floor`), with KL_s
-  the last ``policy/kl_to_start`` logged at or before s (0 if none: at iteration 0 the policy is the start).  The KL
-  rule needs the KL stream, so for STaR only the accuracy rule applies.  The floor: a solved policy answers with the
-  chain, which the start samples with probability ≈ p_cot (its chain steps are nearly sure once learned), so its KL to
-  the start is about log(1/p_cot): 1.39 nats at p_cot = 0.25, 2.30 at 0.1.  Solving is first seen while the policy is
-  still moving (KL_s = 0.15-0.30 at d = 12, p_cot = 0.25, settling at 1.3-1.7: a flat 1-nat floor flagged that healthy
-  settling as a collapse), and the collapse on record went 0.76 → 54, far above both terms.  A job that never solves
-  cannot collapse: collapse rates are over the jobs that solved (at risk), with a Wilson interval over them
-  (core/intervals.py), and `rate_difference` compares two rates (Newcombe's hybrid score interval).
+* **collapse**: after first solving at iteration s, two consecutive later evaluations (iterations > s) each break a
+  rule: greedy accuracy < 0.9 (``FALLEN``), or KL to the start above max(10 × KL_s, log(1/p_cot) + 5 nats)
+  (``KL_JUMP``, `kl_floor`), with KL_s the last ``policy/kl_to_start`` logged at or before s (0 if none: at iteration 0
+  the policy is the start).  ``collapsed_at`` is the first of the two.  A dip that recovers at the next evaluation is
+  not a collapse, nor a break at the last evaluation alone (nothing confirms it).  The KL rule needs the KL stream
+  (the exact KL, whatever estimator a KL penalty uses), so for STaR and the TRL arm only the accuracy rule applies.
+  The floor: a solved policy answers with the chain, which the start samples with probability ≈ p_cot, so its KL to
+  the start is about log(1/p_cot) (1.39 nats at p_cot = 0.25, 2.30 at 0.1), plus what its sharper chain steps add:
+  healthy solved GRPO runs wander between 1.5 and 2.6 nats at d = 16, p_cot = 0.25 (sweep_rl_variants, paper), so a
+  1-nat margin flagged healthy runs; the collapses seen go to 54-77 nats (d = 16 PPO, the d = 50 record 0.76 → 54).
+  A job that never solves cannot collapse: collapse rates are over the jobs that solved (at risk), with a Wilson
+  interval over them (core/intervals.py), and `rate_difference` compares two rates (Newcombe's hybrid score interval).
 
 Only jobs whose RL start has learned the chain (forced-long accuracy ≥ 0.95: sweeps/evidence.py) are inside the
 premise of every RL statement; `variant_table` counts them and summarises those.
@@ -39,7 +41,7 @@ from sweeps.rl_checks import SOLVED
 
 FALLEN = 0.9  # greedy accuracy below which a solved job has collapsed
 KL_JUMP = 10.0  # KL to the start above KL_JUMP × its value at the first solve is a collapse ...
-KL_MARGIN = 1.0  # ... when it is also this many nats above the KL of the solved policy (kl_floor)
+KL_MARGIN = 5.0  # ... when it is also this many nats above the KL of the solved policy (kl_floor)
 KL_METRIC = "policy/kl_to_start"
 GREEDY, LENGTH, MALFORMED = "greedy/accuracy", "sampled/mean_length", "sampled/malformed"
 JOB_COLUMNS = ["job", "variant", "task.d", "task.p_cot", "seed", "learned", "budget", "eval_prompts",
@@ -58,7 +60,8 @@ def kl_floor(p_cot: float) -> float:
 def detect_collapse(evaluations: pd.DataFrame, floor: float) -> dict:
     """First solve and collapse of one job from its evaluations (columns ``step``, greedy/accuracy and, if logged,
     policy/kl_to_start; one row per evaluated iteration), with the KL ``floor`` (`kl_floor`): solved_at (NaN: never),
-    kl_at_solve, collapsed, collapsed_at (NaN: not collapsed) and collapse_cause ('greedy accuracy', 'KL' or '')."""
+    kl_at_solve, collapsed, collapsed_at (NaN: not collapsed; else the first of two consecutive evaluations that
+    break a rule) and collapse_cause (the rule that evaluation breaks: 'greedy accuracy', 'KL', or '')."""
     evaluations = evaluations.sort_values("step")
     solved = evaluations[evaluations[GREEDY] >= SOLVED]
     found = {"solved_at": math.nan, "kl_at_solve": math.nan, "collapsed": False, "collapsed_at": math.nan,
@@ -73,8 +76,10 @@ def detect_collapse(evaluations: pd.DataFrame, floor: float) -> dict:
     fell = later[GREEDY] < FALLEN
     jumped = kl.loc[later.index] > max(KL_JUMP * kl_at_solve, floor)  # NaN (not logged) compares False
     found |= {"solved_at": solved_at, "kl_at_solve": kl_at_solve}
-    if (fell | jumped).any():
-        first = (fell | jumped).idxmax()
+    broken = (fell | jumped).to_numpy()
+    confirmed = broken[:-1] & broken[1:]  # this evaluation and the next both break a rule
+    if confirmed.any():
+        first = later.index[int(confirmed.argmax())]
         found |= {"collapsed": True, "collapsed_at": float(later.loc[first, "step"]),
                   "collapse_cause": "greedy accuracy" if fell[first] else "KL"}
     return found
@@ -134,14 +139,14 @@ def rate_difference(k1: float, n1: float, k2: float, n2: float) -> tuple[float, 
     return (p1 - p2, p1 - p2 - math.hypot(p1 - low1, high2 - p2), p1 - p2 + math.hypot(high1 - p1, p2 - low2))
 
 
-def jobs_to_separate(p1: float, p2: float, limit: int = 10_000) -> int | None:
+def jobs_to_separate(p1: float, p2: float, margin: float = 0.0, limit: int = 10_000) -> int | None:
     """The fewest jobs per arm at which rates p1 and p2, if they stayed as measured, would give a difference interval
-    (`rate_difference`) excluding 0; None when they are equal or need more than ``limit``."""
+    (`rate_difference`) on one side of ``margin``; None when p1 − p2 is the margin or more than ``limit`` are needed."""
     def separates(n: int) -> bool:
         _, low, high = rate_difference(p1 * n, n, p2 * n, n)
-        return low > 0 or high < 0
+        return low > margin or high < margin
 
-    return None if p1 == p2 else next((n for n in range(2, limit + 1) if separates(n)), None)
+    return None if p1 - p2 == margin else next((n for n in range(2, limit + 1) if separates(n)), None)
 
 
 def censored_median(solved_at: pd.Series, budget: int) -> str:
