@@ -88,7 +88,8 @@ EXPECTED_CORE_SECONDS = {
     "claims": 190, "sweep_rl_variants_quick": 180, "sweep_fig4_star_quick": 180, "sweep_scaling_rl_quick": 130,
     "sweep_scaling_ntp_quick": 70,
     # endogenous_rl, scaling_ntp, scaling_rl, scaling_linear_rounds (with the refit check), scaling_linear_grpo: sums
-    # of their jobs' stage seconds at paper size (niced, shared cores); scaling_linear's d = 32 part estimated
+    # of their jobs' stage seconds at paper size (niced, shared cores); scaling_linear's d = 32 part estimated;
+    # rl_variants: its d = 16 half measured (120 of its jobs, 15,650), the d = 50 half estimated
     "sweep_rl_variants": 55000, "sweep_endogenous_rl": 29000, "sweep_fig3_rl_curves": 12000,
     "sweep_scaling_ntp": 12000, "sweep_fig2_threshold": 11200, "sweep_scaling_linear": 24000,
     "sweep_scaling_linear_laws": 7000, "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400,

@@ -12,15 +12,17 @@ Per job, from the evaluations (resolution: rl_eval.every):
 * final greedy accuracy, final sampled (T = eval temperature) mean length / chain length (d for the full chain), the
   largest sampled malformed rate of any evaluation, and s/iteration = the median of ``iteration_seconds``;
 * **collapse**: after first solving at iteration s, two consecutive later evaluations (iterations > s) each break a
-  rule: greedy accuracy < 0.9 (``FALLEN``), or KL to the start above max(10 × KL_s, log(1/p_cot) + 5 nats)
+  rule: greedy accuracy < 0.9 (``FALLEN``), or KL to the start above max(10 × KL_s, log(1/p_cot) + 10 nats)
   (``KL_JUMP``, `kl_floor`), with KL_s the last ``policy/kl_to_start`` logged at or before s (0 if none: at iteration 0
   the policy is the start).  ``collapsed_at`` is the first of the two.  A dip that recovers at the next evaluation is
   not a collapse, nor a break at the last evaluation alone (nothing confirms it).  The KL rule needs the KL stream
   (the exact KL, whatever estimator a KL penalty uses), so for STaR and the TRL arm only the accuracy rule applies.
   The floor: a solved policy answers with the chain, which the start samples with probability ≈ p_cot, so its KL to
   the start is about log(1/p_cot) (1.39 nats at p_cot = 0.25, 2.30 at 0.1), plus what its sharper chain steps add:
-  healthy solved GRPO runs wander between 1.5 and 2.6 nats at d = 16, p_cot = 0.25 (sweep_rl_variants, paper), so a
-  1-nat margin flagged healthy runs; the collapses seen go to 54-77 nats (d = 16 PPO, the d = 50 record 0.76 → 54).
+  in sweep_rl_variants at d = 16 (paper) healthy solved GRPO-family runs reach 1.4-2.6 nats at p_cot = 0.25 and up to
+  7.65 at 0.1 (a start whose chain steps were soft), so a 1-nat margin flagged healthy runs and a 5-nat one nearly
+  did; the collapses seen reach 34-78 nats (d = 16 PPO; the d = 50 record went 0.76 → 54).  The margin is set from
+  d = 16: a longer chain adds more sharpening, so check it against healthy runs at a new d.
   A job that never solves cannot collapse: collapse rates are over the jobs that solved (at risk), with a Wilson
   interval over them (core/intervals.py), and `rate_difference` compares two rates (Newcombe's hybrid score interval).
 
@@ -41,7 +43,7 @@ from sweeps.rl_checks import SOLVED
 
 FALLEN = 0.9  # greedy accuracy below which a solved job has collapsed
 KL_JUMP = 10.0  # KL to the start above KL_JUMP × its value at the first solve is a collapse ...
-KL_MARGIN = 5.0  # ... when it is also this many nats above the KL of the solved policy (kl_floor)
+KL_MARGIN = 10.0  # ... when it is also this many nats above the KL of the solved policy (kl_floor)
 KL_METRIC = "policy/kl_to_start"
 GREEDY, LENGTH, MALFORMED = "greedy/accuracy", "sampled/mean_length", "sampled/malformed"
 JOB_COLUMNS = ["job", "variant", "task.d", "task.p_cot", "seed", "learned", "budget", "eval_prompts",

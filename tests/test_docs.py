@@ -273,7 +273,7 @@ def test_the_reference_check_catches_planted_references():
     assert reference_problems(good, module) == []
     bad = {"issue": "(see " + "issue" + " 13, item 3)", "unnamed notes": "research notes " + "§4",
            "missing file": f"DESIGN{md}", "no such section": f"docs/research/parity_cot_rl{md} §7",
-           "split path": f'docs/research/"\n    "parity_cot_rl{md} §6.6',
+           "split path": f'docs/research/"\n    "parity_cot_rl{md} §6.9',
            "no such heading": f'docs/design{md} "Stages"',
            "outside": f"seeds/average_reward_paper{md} §3.2"}
     for what, text in bad.items():

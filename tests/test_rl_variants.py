@@ -48,13 +48,13 @@ def evaluations(greedy, kl=None, every=5) -> pd.DataFrame:
     return frame if kl is None else frame.assign(**{"policy/kl_to_start": kl})
 
 
-FLOOR = kl_floor(0.25)  # log 4 + 5 = 6.386 nats
+FLOOR = kl_floor(0.25)  # log 4 + 10 = 11.39 nats
 
 
 def test_solves_then_falls_is_a_collapse_at_the_first_of_two_evaluations_below_0_9():
     kl = [np.nan, 0.8, 0.9, 1.0, 1.1, 1.0, 1.0]
     found = detect_collapse(evaluations([0.5, 0.96, 1.0, 0.9, 0.85, 0.6, 1.0], kl=kl), FLOOR)
-    # 0.9 itself is not below 0.9; 0.85 at iteration 20 is, and 0.6 at 25 confirms it; KL never passes max(8, 6.39)
+    # 0.9 itself is not below 0.9; 0.85 at iteration 20 is, and 0.6 at 25 confirms it; KL never passes max(8, 11.4)
     assert (found["solved_at"], found["kl_at_solve"], found["collapsed_at"]) == (5, 0.8, 20)
     assert found["collapsed"] and found["collapse_cause"] == "greedy accuracy"
 
@@ -67,7 +67,7 @@ def test_a_dip_that_recovers_or_a_last_evaluation_alone_is_not_a_collapse():
 
 
 def test_a_kl_jump_after_solving_is_a_collapse_even_at_full_accuracy():
-    # the record: KL to the start 0.76 at the solve, then 54 (limit max(7.6, 6.39) = 7.6)
+    # the record: KL to the start 0.76 at the solve, then 54 (limit max(7.6, 11.39) = 11.39)
     found = detect_collapse(evaluations([0.5, 0.97, 1.0, 1.0, 1.0], kl=[np.nan, 0.76, 7.5, 54.0, 60.0]), FLOOR)
     assert (found["solved_at"], found["collapsed_at"], found["collapse_cause"]) == (5, 15, "KL")
 
@@ -75,19 +75,24 @@ def test_a_kl_jump_after_solving_is_a_collapse_even_at_full_accuracy():
 def test_a_policy_settling_at_the_kl_of_the_solved_policy_has_not_collapsed():
     # the always-long policy from a start that samples the chain with probability p_cot: KL log(1/p_cot), plus what
     # its sharper chain steps add
-    assert kl_floor(0.25) == pytest.approx(math.log(4) + 5) and kl_floor(0.1) == pytest.approx(math.log(10) + 5)
+    assert kl_floor(0.25) == pytest.approx(math.log(4) + 10) and kl_floor(0.1) == pytest.approx(math.log(10) + 10)
     # measured, d = 16, p_cot = 0.25 (grpo seed 2 and grpo_token seed 2 of the paper sweep): healthy runs wander up to
     # 2.47-2.58 nats with greedy ≥ 0.98; the old 1-nat margin (2.39) called that a collapse
     healthy = evaluations([0.5, 1.0, 1.0, 0.98, 1.0, 1.0], kl=[np.nan, 0.1, 1.8, 2.47, 2.58, 2.2])
     assert not detect_collapse(healthy, FLOOR)["collapsed"]
     assert detect_collapse(healthy, math.log(4) + 1)["collapse_cause"] == "KL"
-    found = detect_collapse(evaluations([0.5, 0.95, 1.0, 1.0, 1.0], kl=[np.nan, 0.05, 6.0, 7.0, 8.0]), FLOOR)
-    assert (found["solved_at"], found["collapsed_at"]) == (5, 15)  # 6.0 is below the floor, 7.0 and 8.0 above
+    # measured, d = 16, p_cot = 0.1 (seed 3 of grpo, grpo_std, grpo_token, lr_*): a soft start's chain sharpens and
+    # KL climbs to 7.65; solved early at a small KL, a 5-nat margin (7.30) would have called it a collapse
+    climbing = evaluations([0.5, 1.0, 1.0, 1.0, 1.0, 1.0], kl=[np.nan, 0.3, 2.8, 5.7, 7.4, 7.65])
+    assert not detect_collapse(climbing, kl_floor(0.1))["collapsed"]
+    assert detect_collapse(climbing, math.log(10) + 5)["collapse_cause"] == "KL"
+    found = detect_collapse(evaluations([0.5, 0.95, 1.0, 1.0, 1.0], kl=[np.nan, 0.05, 11.0, 12.0, 13.0]), FLOOR)
+    assert (found["solved_at"], found["collapsed_at"]) == (5, 15)  # 11.0 is below the floor, 12 and 13 above
 
 
 def test_the_kl_at_the_solve_is_the_last_one_logged_by_then_and_zero_at_the_start():
     # solved at iteration 0 (the start policy: KL 0), no KL logged there: the limit is the floor
-    found = detect_collapse(evaluations([0.96, 1.0, 1.0, 1.0], kl=[np.nan, 0.5, 7.0, 8.0]), FLOOR)
+    found = detect_collapse(evaluations([0.96, 1.0, 1.0, 1.0], kl=[np.nan, 0.5, 12.0, 13.0]), FLOOR)
     assert (found["solved_at"], found["kl_at_solve"], found["collapsed_at"]) == (0, 0.0, 10)
     # KL not logged at the solve itself: the last value logged before it (2.0) sets the limit 20
     found = detect_collapse(evaluations([0.5, 0.7, 0.96, 1.0, 1.0], kl=[np.nan, 2.0, np.nan, 19.0, 19.5]), FLOOR)
