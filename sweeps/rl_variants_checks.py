@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.intervals import t_interval, z_score
+from core.intervals import CONFIDENCE, t_interval, z_score
 from core.ledger import Context, Criterion, Outcome, claim
 from sweeps.evidence import (
     LENGTH_INTERVAL,
@@ -56,8 +56,9 @@ MORE_OFTEN = 0.1  # collapse-rate difference the suite calls "more often": one s
 
 
 def bonferroni(instances: int) -> float:
-    """Per-instance confidence that keeps a union over ``instances`` (an 'exists' pass, a 'for-all' fail) at 95%."""
-    return 1 - 0.05 / max(instances, 1)
+    """Per-instance confidence that keeps a union over ``instances`` (an 'exists' pass, a 'for-all' fail) at
+    CONFIDENCE."""
+    return 1 - (1 - CONFIDENCE) / max(instances, 1)
 
 
 def variant_jobs(tables: Tables) -> pd.DataFrame:
@@ -119,7 +120,7 @@ def std_collapse(ctx: Context) -> Outcome:
     return judge_std_collapse(variant_jobs(ctx.tables))
 
 
-def paired_length_change(pairs: pd.DataFrame, confidence: float = 0.95) -> tuple[float, float, float]:
+def paired_length_change(pairs: pd.DataFrame, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
     """Mean over seeds of the paired differences of final length / d with its Student-t interval, which covers the
     prompt sampling of each model's length too (each difference carries it); when every pair differs by exactly the
     same amount (no spread to estimate), the pairs' own bounded-variance interval instead; one pair: (mean, −∞, ∞)."""
@@ -135,7 +136,7 @@ def paired_length_change(pairs: pd.DataFrame, confidence: float = 0.95) -> tuple
     return mean, mean - half, mean + half
 
 
-def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float = 0.95) -> int | None:
+def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float = CONFIDENCE) -> int | None:
     """Seeds at which the paired t-interval (at ``confidence``) of |mean difference| would clear ``tolerance`` if the
     mean and sd held."""
     mean, sd = abs(float(np.mean(differences))), float(np.std(differences, ddof=1)) if len(differences) > 1 else 0.0
@@ -288,15 +289,6 @@ TRL_ARM = "trl_grpo"
 EVALUATIONS_APART = 2  # iterations-to-solve margin of the TRL check, in evaluation intervals (10 iterations at every 5)
 
 
-def resolved_difference(pairs: pd.DataFrame, confidence: float) -> tuple[float, float, float]:
-    """Mean over seeds of TRL − suite iterations to solve with its paired Student-t interval at ``confidence``,
-    widened by one evaluation interval each side: each solve is known only to within (s − every, s], so a paired
-    difference is known to within ± every (equal measured differences, whose t-interval has width 0, keep that)."""
-    mean, low, high = t_interval(pairs["solved_at trl"] - pairs["solved_at"], confidence)
-    every = float(pairs["first_evaluation"].max())
-    return mean, low - every, high + every
-
-
 def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
     keys = ["task.d", "task.p_cot", "seed"]
     suite, trl = (jobs[jobs["variant"] == variant] for variant in ("grpo", TRL_ARM))
@@ -310,32 +302,30 @@ def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
     # pair measures the resolution, not the agreement (as parity.scaling.ntp_samples_inverse_p).
     at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (pairs["solved_at trl"] <= pairs["first_evaluation"])
     confidence = bonferroni(pairs.groupby(["task.d", "task.p_cot"]).ngroups)
+    every = float(pairs["first_evaluation"].max()) if len(pairs) else 0.0
     criteria = []
-    for column, name, margin in (("solved_at", "iterations to solve", None),
-                                 ("final_length_ratio", "final length / d", LENGTH_CHANGE)):
+    # Each solve is known only to within (s − every, s], so a paired difference of iterations is known to within
+    # ± every: its interval is widened by that much (equal measured differences, whose t-interval has width 0, keep it).
+    for column, name, tolerance, widening in (("solved_at", "iterations to solve", EVALUATIONS_APART * every, every),
+                                              ("final_length_ratio", "final length / d", LENGTH_CHANGE, 0.0)):
         rows = []
         for (d, p_cot), group in pairs.groupby(["task.d", "task.p_cot"], sort=True):
             group = group.dropna(subset=[column, f"{column} trl"])  # iterations: neither arm solved
             if column == "solved_at":
                 group = group[~at_first.loc[group.index]]
-                tolerance = EVALUATIONS_APART * float(pairs["first_evaluation"].max())
-                values = resolved_difference(group, confidence) if len(group) >= 2 else (np.nan,) * 3
-            else:
-                tolerance = margin
-                values = (t_interval(group[f"{column} trl"] - group[column], confidence) if len(group) >= 2
-                          else (np.nan,) * 3)
-            gap, near, far = gap_bounds(*values, 0.0) if len(group) >= 2 else (np.nan,) * 3
-            rows.append((f"d={d}, p_cot={p_cot:g}", len(group), float(gap), float(near), float(far), tolerance))
-        frame = pd.DataFrame(rows, columns=["label", "pairs", "gap", "near", "far", "tolerance"])
-        informative = frame["gap"].notna().to_numpy()
-        tolerance = float(frame["tolerance"].iloc[0]) if len(frame) else (margin or 0.0)
+            gap = near = far = np.nan
+            if len(group) >= 2:
+                mean, low, high = t_interval(group[f"{column} trl"] - group[column], confidence)
+                gap, near, far = gap_bounds(mean, low - widening, high + widening, 0.0)
+            rows.append((f"d={d}, p_cot={p_cot:g}", len(group), float(gap), float(near), float(far)))
+        frame = pd.DataFrame(rows, columns=["label", "pairs", "gap", "near", "far"])
         criteria.append(Criterion(f"|Δ {name}| (TRL − suite) ≤ {tolerance:g}", frame["gap"].fillna(0).to_numpy(),
                                   tolerance, "<=", low=frame["near"].fillna(0).to_numpy(),
                                   high=frame["far"].fillna(0).to_numpy(),
                                   interval=f"paired Student-t {confidence:.2%} over seeds per (d, p_cot) (Bonferroni "
                                            "over the instances)" + (", widened by one evaluation interval"
                                                                     if column == "solved_at" else ""),
-                                  informative=informative, labels=list(frame["label"])))
+                                  informative=frame["gap"].notna().to_numpy(), labels=list(frame["label"])))
     ratio = (pairs["seconds_per_iteration trl"] / pairs["seconds_per_iteration"]).median() if len(pairs) else None
     how = ("Run the TRL arm with `pip install -e '.[trl]'` and `python -m sweeps.pipeline -m "
            "experiment=sweep_rl_variants variant=grpo,trl_grpo hydra/launcher=local`.")
