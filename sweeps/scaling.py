@@ -74,6 +74,12 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
     }, columns=COST_COLUMNS).reset_index(drop=True)
 
 
+def censor_capped_ntp(costs: pd.DataFrame) -> pd.DataFrame:
+    """``costs`` (cost_table) with a run whose NTP stage stopped at its cap also censored, even when its RL solved: for
+    "NTP until the chain is learned, then RL" that run's cost is only a lower bound."""
+    return costs.assign(censored=costs["censored"] | costs["ntp_censored"])
+
+
 def vuong(sizes, costs, censored, comparison: dict) -> tuple[float, float, float]:
     """(mean, low, high) of the per-run log-likelihood difference exponential − power (Student-t over runs)."""
     exponential, power = (log_likelihood_terms(sizes, costs, censored, law, comparison[law].intercept,

@@ -15,7 +15,7 @@ import pandas as pd
 from core.intervals import slope_interval
 from core.ledger import Context, Criterion, Outcome, claim
 from sweeps.evidence import PAPER, gap_bounds
-from sweeps.scaling import cost_table, fit_curve, fit_table, log_odds, result_column
+from sweeps.scaling import censor_capped_ntp, cost_table, fit_curve, fit_table, log_odds, result_column
 
 PROFILE_INTERVAL = "95% profile likelihood of the censored (Tobit) fit over the curve's runs"
 VUONG_INTERVAL = "Student-t 95% over runs of the per-run log-likelihood difference exponential − power (Vuong)"
@@ -119,7 +119,7 @@ def judge_ntp_rl(costs: pd.DataFrame) -> Outcome:
     """Both criteria of "NTP until the chain is learned, then RL" grows polynomially in d, with a run whose NTP stage
     stopped at its cap (chain never learned) censored even when its RL solved: that run's NTP part only bounds the
     procedure's cost from below (read as solved at the cap, it would bend a growing cost down, towards polynomial)."""
-    costs = costs.assign(censored=costs["censored"] | costs["ntp_censored"])
+    costs = censor_capped_ntp(costs)
     fits = fit_table(costs, ["regime", "task.p_cot"])
     keys = ["regime", "task.p_cot"]
     return Outcome(criteria=[slope_criterion(f"power-law exponent in d ≤ {MAX_DEGREE:g}", fits, "power", MAX_DEGREE,
