@@ -136,15 +136,16 @@ def paired_length_change(pairs: pd.DataFrame, confidence: float = CONFIDENCE) ->
     return mean, mean - half, mean + half
 
 
-def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float = CONFIDENCE) -> int | None:
-    """Seeds at which the paired t-interval (at ``confidence``) of |mean difference| would clear ``tolerance`` if the
-    mean and sd held."""
+def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float = CONFIDENCE,
+                    widening: float = 0.0) -> int | None:
+    """Seeds at which the paired t-interval (at ``confidence``, widened by ``widening`` each side) of the mean
+    difference would clear ``tolerance`` (in |·| for a gap) if the mean and sd held; None if no number would."""
     mean, sd = abs(float(np.mean(differences))), float(np.std(differences, ddof=1)) if len(differences) > 1 else 0.0
-    if math.isclose(mean, tolerance) or sd == 0:
+    room = abs(mean - tolerance) - widening
+    if room <= 0 or sd == 0:
         return None
     quantile = 0.5 + confidence / 2
-    return next((n for n in range(2, 10_000)
-                 if stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n) < abs(mean - tolerance)), None)
+    return next((n for n in range(2, 10_000) if stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n) < room), None)
 
 
 def judge_token_length(jobs: pd.DataFrame) -> Outcome:
@@ -286,59 +287,131 @@ def decaying_lr(ctx: Context) -> Outcome:
 
 
 TRL_ARM = "trl_grpo"
-EVALUATIONS_APART = 2  # iterations-to-solve margin of the TRL check, in evaluation intervals (10 iterations at every 5)
+EVALUATIONS_APART = 2  # iterations-to-solve margin, in evaluation intervals (10 iterations at every 5): TRL agreement
+SOLVE_INTERVAL = ("paired Student-t over seeds per (d, p_cot), widened by one evaluation interval each side (each "
+                  "solve is known to within (s − every, s]), {confidence:.2%} per instance (Bonferroni over the "
+                  "instances)")
+
+
+def paired_jobs(jobs: pd.DataFrame, first: str, second: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Jobs of variants ``first`` and ``second`` paired by (d, p_cot, seed) (same NTP stage and RL seed; the second's
+    columns suffixed ' other'), with iterations to solve ready to compare: a seed that only one arm solved enters at
+    that arm's budget, a lower bound of its cost, so the gap it shows is at most the true one.  Also returns the masks
+    of those pairs and of the pairs both solved at the first evaluation, where each cost is only known to be at most
+    one evaluation interval: they measure the resolution, not the difference (as parity.scaling.ntp_samples_inverse_p),
+    so the iteration checks pass them to `paired_differences` as ``leave_out``."""
+    pairs = jobs[jobs["variant"] == first].merge(jobs[jobs["variant"] == second], on=["task.d", "task.p_cot", "seed"],
+                                                 suffixes=("", " other"))
+    one_solved = pairs["solved_at"].isna() ^ pairs["solved_at other"].isna()
+    for column, budget in (("solved_at", "budget"), ("solved_at other", "budget other")):
+        pairs[column] = pairs[column].fillna(pairs[budget].where(one_solved))
+    at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (
+        pairs["solved_at other"] <= pairs["first_evaluation other"])
+    return pairs, one_solved, at_first
+
+
+def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, widening: float = 0.0,
+                       leave_out: pd.Series | None = None) -> pd.DataFrame:
+    """Per (d, p_cot): the differences ``column`` other − ``column`` over seeds, their number, and their mean with its
+    Student-t interval widened by ``widening`` each side (NaN with fewer than 2 pairs), the ``leave_out`` pairs and
+    those missing either value dropped first."""
+    rows = []
+    kept = pairs if leave_out is None else pairs[~leave_out]
+    for (d, p_cot), group in kept.groupby(["task.d", "task.p_cot"], sort=True):
+        differences = (group[f"{column} other"] - group[column]).dropna()
+        mean = low = high = np.nan
+        if len(differences) >= 2:
+            mean, low, high = t_interval(differences, confidence)
+        rows.append((f"d={d}, p_cot={p_cot:g}", differences.to_numpy(), len(differences), mean, low - widening,
+                     high + widening))
+    return pd.DataFrame(rows, columns=["label", "differences", "pairs", "mean", "low", "high"])
+
+
+def evaluation_interval(pairs: pd.DataFrame) -> float:
+    return float(pairs["first_evaluation"].max()) if len(pairs) else 0.0
+
+
+def pair_notes(one_solved: pd.Series, at_first: pd.Series) -> str:
+    return ((f"{int(one_solved.sum())} pair(s) where only one arm solved, entered at its budget. "
+             if one_solved.any() else "")
+            + (f"{int(at_first.sum())} pair(s) solved at the first evaluation in both arms: resolution-limited, left "
+               "out of the iterations (evaluate more often: rl_eval.every=1). " if at_first.any() else ""))
+
+
+def judge_sequence_mean_speed(jobs: pd.DataFrame) -> Outcome:
+    pairs, one_solved, at_first = paired_jobs(jobs, "grpo_token", "grpo_seqmean")
+    every = evaluation_interval(pairs)
+    confidence = bonferroni(pairs.groupby(["task.d", "task.p_cot"]).ngroups)  # 'for-all': a fail is a union
+    frame = paired_differences(pairs, "solved_at", confidence, widening=every, leave_out=at_first)
+    criterion = Criterion(f"Δ iterations to solve (grpo_seqmean − grpo_token) ≥ {EVALUATIONS_APART} evaluation "
+                          f"intervals ({EVALUATIONS_APART * every:g})", frame["mean"].fillna(0).to_numpy(),
+                          EVALUATIONS_APART * every, ">=", low=frame["low"].fillna(0).to_numpy(),
+                          high=frame["high"].fillna(0).to_numpy(),
+                          interval=SOLVE_INTERVAL.format(confidence=confidence),
+                          informative=frame["mean"].notna().to_numpy(), labels=list(frame["label"]))
+    detail = "; ".join(f"{row.label}: Δ = {row.mean:+.1f} iterations over {row.pairs} seed pair(s) [{row.low:.1f}, "
+                       f"{row.high:.1f}]" for row in frame.itertuples() if row.pairs >= 2) or "fewer than 2 seed pairs"
+    notes = []
+    for row in frame.itertuples():
+        if row.low < criterion.tolerance <= row.high:  # undecided: say what would decide it
+            needed = seeds_to_decide(row.differences, criterion.tolerance, confidence, widening=every)
+            notes.append(f"{row.label} undecided: " + (f"about {needed} seed pairs would decide it" if needed else
+                                                       "the resolution, not the seeds, limits it: rl_eval.every=1"))
+    return Outcome([criterion], measured={"pairs": len(pairs), "evaluation interval": every},
+                   detail=f"{detail}. {'; '.join(notes) + '. ' if notes else ''}{pair_notes(one_solved, at_first)}"
+                   .strip(),
+                   tables={"pairs": pairs[["task.d", "task.p_cot", "seed", "solved_at", "solved_at other"]].rename(
+                       columns={"solved_at": "grpo_token", "solved_at other": "grpo_seqmean"}).to_dict("records")}
+                   if len(pairs) else {})
+
+
+@claim(
+    id="parity.rl_variants.sequence_mean_slows_solving", kind="reading", quantifier="for-all",
+    source="Yu et al. 2025 (DAPO §3.3: under the sample-level loss 'tokens within longer responses ... may have a "
+           "disproportionately lower contribution to the overall loss', which impedes learning the reasoning patterns "
+           "of high-quality long samples) and Liu et al. 2025 (Dr. "
+           f"GRPO: the per-response 1/|o_i|), and {REQUESTED}: 'how normalisation and aggregation bias response "
+           f"length'; reading: a slower solve, by at least {EVALUATIONS_APART} evaluation intervals (the margin within "
+           "which parity.rl_variants.trl_agrees_with_suite calls two trainers equally fast)",
+    statement="Aggregating the GRPO loss per sequence (each response's token mean, then the mean over responses: "
+              "published GRPO, TRL's loss_type='grpo') makes RL from an NTP start below p_cot = 1/3 need more "
+              "iterations to solve parity than aggregating per token over the batch (DAPO, loss_type='dapo'): each "
+              "long-chain response's tokens weigh 1/length, so the chain grows more slowly.",
+    check=f"sweep_rl_variants, grpo_seqmean vs grpo_token paired by (d, p_cot, seed), jobs from a learned chain: per "
+          f"(d, p_cot), mean paired difference of iterations to solve ≥ {EVALUATIONS_APART} × rl_eval.every with the "
+          "paired Student-t interval over seeds widened by one evaluation interval each side (a seed only one arm "
+          "solved enters at its budget; pairs both solved at the first evaluation left out as resolution-limited); "
+          "per-instance confidence Bonferroni-adjusted over the (d, p_cot) instances; informative with ≥ 2 pairs. "
+          "Companion of parity.rl_variants.token_aggregation_changes_length (same pairs, final length).",
+    requires=(EXPERIMENT,))
+def sequence_mean_speed(ctx: Context) -> Outcome:
+    return judge_sequence_mean_speed(variant_jobs(ctx.tables))
 
 
 def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
-    keys = ["task.d", "task.p_cot", "seed"]
-    suite, trl = (jobs[jobs["variant"] == variant] for variant in ("grpo", TRL_ARM))
-    pairs = suite.merge(trl, on=keys, suffixes=("", " trl"))
-    # A seed where one arm never solved enters at that arm's budget: a lower bound of its cost, so the gap it shows
-    # is at most the true one (and a budget far above the other arm's solve already breaks the margin).
-    one_solved = pairs["solved_at"].isna() ^ pairs["solved_at trl"].isna()
-    for column, budget in (("solved_at", "budget"), ("solved_at trl", "budget trl")):
-        pairs[column] = pairs[column].fillna(pairs[budget].where(one_solved))
-    # Both arms solved at the first evaluation: each cost is only known to be at most one evaluation interval, so the
-    # pair measures the resolution, not the agreement (as parity.scaling.ntp_samples_inverse_p).
-    at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (pairs["solved_at trl"] <= pairs["first_evaluation"])
-    confidence = bonferroni(pairs.groupby(["task.d", "task.p_cot"]).ngroups)
-    every = float(pairs["first_evaluation"].max()) if len(pairs) else 0.0
+    pairs, one_solved, at_first = paired_jobs(jobs, "grpo", TRL_ARM)
+    every = evaluation_interval(pairs)
+    confidence = bonferroni(pairs.groupby(["task.d", "task.p_cot"]).ngroups)  # 'for-all': a fail is a union
     criteria = []
-    # Each solve is known only to within (s − every, s], so a paired difference of iterations is known to within
-    # ± every: its interval is widened by that much (equal measured differences, whose t-interval has width 0, keep it).
-    for column, name, tolerance, widening in (("solved_at", "iterations to solve", EVALUATIONS_APART * every, every),
-                                              ("final_length_ratio", "final length / d", LENGTH_CHANGE, 0.0)):
-        rows = []
-        for (d, p_cot), group in pairs.groupby(["task.d", "task.p_cot"], sort=True):
-            group = group.dropna(subset=[column, f"{column} trl"])  # iterations: neither arm solved
-            if column == "solved_at":
-                group = group[~at_first.loc[group.index]]
-            gap = near = far = np.nan
-            if len(group) >= 2:
-                mean, low, high = t_interval(group[f"{column} trl"] - group[column], confidence)
-                gap, near, far = gap_bounds(mean, low - widening, high + widening, 0.0)
-            rows.append((f"d={d}, p_cot={p_cot:g}", len(group), float(gap), float(near), float(far)))
-        frame = pd.DataFrame(rows, columns=["label", "pairs", "gap", "near", "far"])
-        criteria.append(Criterion(f"|Δ {name}| (TRL − suite) ≤ {tolerance:g}", frame["gap"].fillna(0).to_numpy(),
-                                  tolerance, "<=", low=frame["near"].fillna(0).to_numpy(),
-                                  high=frame["far"].fillna(0).to_numpy(),
-                                  interval=f"paired Student-t {confidence:.2%} over seeds per (d, p_cot) (Bonferroni "
-                                           "over the instances)" + (", widened by one evaluation interval"
-                                                                    if column == "solved_at" else ""),
-                                  informative=frame["gap"].notna().to_numpy(), labels=list(frame["label"])))
-    ratio = (pairs["seconds_per_iteration trl"] / pairs["seconds_per_iteration"]).median() if len(pairs) else None
+    for column, name, tolerance, widening, leave_out, interval in (
+            ("solved_at", "iterations to solve", EVALUATIONS_APART * every, every, at_first,
+             SOLVE_INTERVAL.format(confidence=confidence)),
+            ("final_length_ratio", "final length / d", LENGTH_CHANGE, 0.0, None,
+             f"paired Student-t {confidence:.2%} over seeds per (d, p_cot) (Bonferroni over the instances)")):
+        frame = paired_differences(pairs, column, confidence, widening, leave_out)
+        gap, near, far = gap_bounds(frame["mean"], frame["low"], frame["high"], 0.0)
+        criteria.append(Criterion(f"|Δ {name}| (TRL − suite) ≤ {tolerance:g}", np.nan_to_num(gap), tolerance, "<=",
+                                  low=np.nan_to_num(near), high=np.nan_to_num(far), interval=interval,
+                                  informative=frame["mean"].notna().to_numpy(), labels=list(frame["label"])))
+    ratio = (pairs["seconds_per_iteration other"] / pairs["seconds_per_iteration"]).median() if len(pairs) else None
     how = ("Run the TRL arm with `pip install -e '.[trl]'` and `python -m sweeps.pipeline -m "
            "experiment=sweep_rl_variants variant=grpo,trl_grpo hydra/launcher=local`.")
     return Outcome(criteria, measured={"pairs": len(pairs), "s/iteration TRL / suite (median)": ratio},
                    detail=(f"{len(pairs)} seed pairs; median s/iteration ratio TRL / suite {ratio:.2f}. " if len(pairs)
-                           else "No job of the TRL arm. ")
-                   + (f"{int(one_solved.sum())} pair(s) where only one arm solved, entered at its budget. "
-                      if one_solved.any() else "")
-                   + (f"{int(at_first.sum())} pair(s) solved at the first evaluation in both arms: resolution-limited, "
-                      "left out of the iterations (evaluate more often: rl_eval.every=1). " if at_first.any() else "")
-                   + how,
-                   tables={"pairs": pairs[[*keys, "solved_at", "solved_at trl", "final_length_ratio",
-                                           "final_length_ratio trl"]].to_dict("records")} if len(pairs) else {})
+                           else "No job of the TRL arm. ") + pair_notes(one_solved, at_first) + how,
+                   tables={"pairs": pairs[["task.d", "task.p_cot", "seed", "solved_at", "solved_at other",
+                                           "final_length_ratio", "final_length_ratio other"]].rename(
+                       columns=lambda c: c.replace(" other", " trl")).to_dict("records")} if len(pairs) else {})
 
 
 @claim(

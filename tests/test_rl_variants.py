@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from matplotlib.collections import LineCollection
+from scipy import stats
 
 import sweeps.pipeline as pipeline
 from core.intervals import wilson
@@ -36,7 +37,8 @@ from toy.config import PostTrainRunConfig
 CONTROLLED_CLAIMS = {"parity.rl_variants.std_normalisation_collapses_more",
                      "parity.rl_variants.token_aggregation_changes_length",
                      "parity.rl_variants.greedy_star_cannot_start", "parity.rl_variants.decaying_lr_stalls_length",
-                     "parity.rl_variants.trl_agrees_with_suite"}
+                     "parity.rl_variants.trl_agrees_with_suite",
+                     "parity.rl_variants.sequence_mean_slows_solving"}
 STEP_COLUMNS = ["job", "stage", "step", "metric", "value"]
 register_pipeline_configs()
 
@@ -424,3 +426,47 @@ def test_trl_agreement_controls():
     # every job solved at the first evaluation (iteration 5): only the resolution is measured, not the agreement
     at_first, detail = verdict(claim_id, *trainer_arms([1, 1, 1], [1, 1, 1]))
     assert at_first == "inconclusive" and "resolution-limited" in detail
+
+
+def aggregation_speed_arms(token_solves: list, sequence_solves: list) -> list:
+    """grpo_token and grpo_seqmean jobs per seed at p_cot = 0.1, solving at the given evaluation index (every 5)."""
+    return [scripted_job(f"{variant},{seed}", variant, [0.5] * solve + [1.0] * (12 - solve), seed=seed, p_cot=0.1)
+            for variant, solves in (("grpo_token", token_solves), ("grpo_seqmean", sequence_solves))
+            for seed, solve in enumerate(solves)]
+
+
+def test_sequence_mean_speed_controls():
+    claim_id = "parity.rl_variants.sequence_mean_slows_solving"
+    # margin 2 evaluation intervals = 10 iterations. seqmean 25 iterations later in every seed but one (20): Δ 24,
+    # t-interval at 95% ±2.8, widened by the resolution 5: [16.2, 31.8] ≥ 10
+    assert verdict(claim_id, *aggregation_speed_arms([2, 3, 2, 3, 2], [7, 8, 7, 8, 6]))[0] == "holds"
+    # the same speed (±1 evaluation): [−6.2, 6.2] widened to ±11.2 holds 10, so 5 seeds cannot decide, and the note
+    # names the seeds that would; 10 seeds of equal speed exclude the margin ([−3.8, 3.8] widened to ±8.8 < 10)
+    same, detail = verdict(claim_id, *aggregation_speed_arms([2, 3, 4, 3, 2], [3, 2, 3, 4, 2]))
+    needed = rl_variants_checks.seeds_to_decide(np.array([5.0, -5, -5, 5, 0]), 10.0, widening=5.0)
+    assert same == "inconclusive" and f"about {needed} seed pairs would decide it" in detail and 5 < needed <= 10
+    assert verdict(claim_id, *aggregation_speed_arms([2, 3, 4, 3, 2] * 2, [3, 2, 3, 4, 2] * 2))[0] == "fails"
+    # seqmean faster: fails
+    assert verdict(claim_id, *aggregation_speed_arms([6, 7, 6, 7, 6], [2, 3, 2, 3, 2]))[0] == "fails"
+    # Δ 20 on average but spread over seeds (5 to 35): undecided at 5 seeds, with the seeds that would decide it;
+    # Δ 15 leaves no room beside the widening (15 − 5 = 10): only a finer resolution would decide it
+    spread_out, detail = verdict(claim_id, *aggregation_speed_arms([2, 2, 2, 2, 2], [3, 8, 4, 9, 6]))
+    assert spread_out == "inconclusive" and "seed pairs would decide it" in detail
+    on_margin, detail = verdict(claim_id, *aggregation_speed_arms([2, 2, 2, 2, 2], [3, 7, 2, 8, 5]))
+    assert on_margin == "inconclusive" and "the resolution, not the seeds, limits it" in detail
+    # seqmean never solves (budget 55) where dapo does: entered at the budget, a lower bound of the gap: holds
+    never, detail = verdict(claim_id, *aggregation_speed_arms([2, 3, 2, 3, 2], [12] * 5))
+    assert never == "holds" and "5 pair(s) where only one arm solved" in detail
+    at_first, detail = verdict(claim_id, *aggregation_speed_arms([1, 1, 1], [1, 1, 1]))
+    assert at_first == "inconclusive" and "resolution-limited" in detail
+    assert verdict(claim_id, *aggregation_speed_arms([2, 3], []))[0] == "inconclusive"  # no pair
+
+
+def test_seeds_to_decide_counts_the_widening():
+    differences = np.array([20.0, 30.0, 25.0, 22.0, 28.0])  # mean 25, sd 4.1
+    plain, widened = (rl_variants_checks.seeds_to_decide(differences, 10.0, widening=w) for w in (0.0, 5.0))
+    assert plain < widened  # a widened interval needs more seeds to clear the same margin
+    for n, w in ((plain, 0.0), (widened, 5.0)):  # the fewest: at n the half-width fits in the room, at n − 1 not
+        half = [stats.t.ppf(0.975, k - 1) * differences.std(ddof=1) / math.sqrt(k) for k in (n, n - 1)]
+        assert half[0] < 15 - w <= half[1]
+    assert rl_variants_checks.seeds_to_decide(differences, 10.0, widening=15.0) is None  # no room left
