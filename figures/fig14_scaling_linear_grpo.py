@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from core.censored_fit import compare_laws
 from figures.common import draw_runs, finish
 from figures.fig10_scaling import draw_fit
-from sweeps.scaling import censor_capped_ntp, cost_table, log_odds
+from sweeps.scaling import cost_table, log_odds
 
 EXPERIMENT = "scaling_linear_grpo"
 PROFILES = ("paper",)  # the sweep is paper size only
@@ -63,7 +63,7 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
             x = np.geomspace(group["inverse_p"].min(), group["inverse_p"].max(), 2)
             rollouts_ax.plot(x, anchor["rl_samples"].median() * x / 4, color=color, linestyle="--", linewidth=0.8)
     grid = np.linspace(costs["task.d"].min(), costs["task.d"].max(), 200)
-    curves = censor_capped_ntp(costs[costs["task.p_cot"] < 1 / 3])
+    curves = costs[costs["task.p_cot"] < 1 / 3]
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(curves["task.p_cot"].nunique(), 1)))
     for color, (p_cot, group) in zip(colors, curves.groupby("task.p_cot", sort=True), strict=False):
         points = draw_runs(cost_ax, group["task.d"], group["cost"], group["censored"], group["rl_at_first_check"],

@@ -191,7 +191,7 @@ def ntp_rl_polynomial_linear(ctx: Context) -> Outcome:
 
 
 def judge_polynomial_in_d(costs: pd.DataFrame) -> Outcome:
-    """judge_ntp_rl (which censors a run whose NTP stage stopped at its cap, the chain never sharp) on the curves
+    """judge_ntp_rl (cost_table censors a run whose NTP stage stopped at its cap, the chain never sharp) on the curves
     below the threshold.  The detail says how much of the cost is GRPO's."""
     costs = costs[costs["task.p_cot"] < 1 / 3]
     outcome = judge_ntp_rl(costs)

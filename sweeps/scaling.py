@@ -12,9 +12,11 @@ exponentially small in d, and STaR needs O(log((1 − p)/p)) rounds.  The scalin
            RL cap if never met; 0 without an RL stage)
 
 and the run is *censored* when its final goal (greedy accuracy ≥ 0.95: NTP's criterion without RL, RL's with it)
-was not met within the caps: its cost is then only a lower bound, and the fits use it as one (core/censored_fit.py,
-Tobit regression with profile-likelihood intervals).  An NTP stage that missed its chain criterion but was followed
-by a solving RL stage is not censored: the procedure "NTP up to the cap, then RL" solved at that cost.
+was not met within the caps, or when its NTP stage stopped at its cap: its cost is then only a lower bound, and the
+fits use it as one (core/censored_fit.py, Tobit regression with profile-likelihood intervals).  A run whose NTP stage
+missed its chain criterion is censored even when the RL stage after it solved, because the procedure the scaling
+sweeps state is "NTP until the chain is learned, then RL": that run's NTP part is only known to exceed the cap, and
+read as solved at the cap it would bend a growing cost curve down (towards polynomial).
 
 **Which law fits better** is Vuong's test for non-nested models: the per-run log-likelihood differences
 ℓ_exp,i − ℓ_pow,i of the two fitted laws, their mean with a Student-t interval over runs (> 0: the exponential law
@@ -60,7 +62,7 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
         "task.d": runs["task.d"].astype(int), "task.p_cot": runs["task.p_cot"].astype(float),
         "p_cot_law": result_column(runs, "p_cot_law").astype(object).fillna("fixed").astype(str),
         "seed": runs["seed"].astype(int),
-        "cost": (ntp_samples + rl_samples).astype(float), "censored": ~solved.astype(bool),
+        "cost": (ntp_samples + rl_samples).astype(float), "censored": ~solved.astype(bool) | ntp_solved.isna(),
         "ntp_samples": ntp_samples.astype(float), "ntp_censored": ntp_solved.isna(),
         # Met at the first evaluation: the cost is only known to be at most one resolution (left-censored).
         "ntp_at_first_check": result_column(runs, "ntp_solved.step") == result_column(runs, "ntp_solved.resolution"),
@@ -72,12 +74,6 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
         # How a solved NTP-alone model answers: greedy long (the chain) or short (it learned the short map).
         "solved_long": result_column(runs, "ntp.greedy/long_fraction").astype(float) >= 0.5,
     }, columns=COST_COLUMNS).reset_index(drop=True)
-
-
-def censor_capped_ntp(costs: pd.DataFrame) -> pd.DataFrame:
-    """``costs`` (cost_table) with a run whose NTP stage stopped at its cap also censored, even when its RL solved: for
-    "NTP until the chain is learned, then RL" that run's cost is only a lower bound."""
-    return costs.assign(censored=costs["censored"] | costs["ntp_censored"])
 
 
 def vuong(sizes, costs, censored, comparison: dict) -> tuple[float, float, float]:

@@ -15,7 +15,7 @@ import pandas as pd
 from core.intervals import slope_interval
 from core.ledger import Context, Criterion, Outcome, claim
 from sweeps.evidence import PAPER, gap_bounds
-from sweeps.scaling import censor_capped_ntp, cost_table, fit_curve, fit_table, log_odds, result_column
+from sweeps.scaling import cost_table, fit_curve, fit_table, log_odds, result_column
 
 PROFILE_INTERVAL = "95% profile likelihood of the censored (Tobit) fit over the curve's runs"
 VUONG_INTERVAL = "Student-t 95% over runs of the per-run log-likelihood difference exponential − power (Vuong)"
@@ -116,10 +116,8 @@ def ntp_alone_exponential(ctx: Context) -> Outcome:
 
 
 def judge_ntp_rl(costs: pd.DataFrame) -> Outcome:
-    """Both criteria of "NTP until the chain is learned, then RL" grows polynomially in d, with a run whose NTP stage
-    stopped at its cap (chain never learned) censored even when its RL solved: that run's NTP part only bounds the
-    procedure's cost from below (read as solved at the cap, it would bend a growing cost down, towards polynomial)."""
-    costs = censor_capped_ntp(costs)
+    """Both criteria of "NTP until the chain is learned, then RL" grows polynomially in d (cost_table censors a run
+    whose NTP stage stopped at its cap even when its RL solved)."""
     fits = fit_table(costs, ["regime", "task.p_cot"])
     keys = ["regime", "task.p_cot"]
     return Outcome(criteria=[slope_criterion(f"power-law exponent in d ≤ {MAX_DEGREE:g}", fits, "power", MAX_DEGREE,
@@ -143,12 +141,13 @@ def ntp_rl_polynomial(ctx: Context) -> Outcome:
 
 
 def log_odds_fits(costs: pd.DataFrame) -> pd.DataFrame:
-    """Per d: least-squares slope of STaR rounds on log2((1 − p)/p) over solved runs with p_cot ≤ 1/4 (above 1/3
-    greedy is long after NTP and the prediction is 0 rounds, a floor the line does not model)."""
+    """Per d: least-squares slope of STaR rounds on log2((1 − p)/p) over the runs whose STaR solved (``rounds`` known;
+    the rest are counted as censored), p_cot ≤ 1/4 (above 1/3 greedy is long after NTP and the prediction is 0 rounds,
+    a floor the line does not model).  Rounds, not cost: a run whose NTP stopped at its cap keeps its rounds."""
     rows = []
     for d, group in costs[costs["task.p_cot"] <= 0.25].groupby("task.d"):
-        solved = group[~group["censored"] & group["rounds"].notna()]
-        row = {"task.d": d, "runs": len(group), "censored": int(group["censored"].sum())}
+        solved = group[group["rounds"].notna()]
+        row = {"task.d": d, "runs": len(group), "censored": int(group["rounds"].isna().sum())}
         if solved["task.p_cot"].nunique() >= 3:
             row["slope"], row["low"], row["high"] = slope_interval(log_odds(solved["task.p_cot"]), solved["rounds"])
         rows.append(row)
