@@ -1,8 +1,9 @@
 """The one results root: ``$NTP_RL_RESULTS`` if set, else ``results/`` in the project's source tree.
 
 Every default output location (sweeps, stages, claims, checks, figures, report, bench) is below it, so a
-command writes to the same place from any working directory.  Hydra configs read it as ``${results_root:}``
-(a resolver registered when this module is imported).
+command writes to the same place from any working directory.  Hydra configs read it as ``${results_root:}``, and
+name a sweep job's directory ``${path_safe:${hydra.job.override_dirname}}`` (resolvers registered when this module
+is imported).
 """
 
 from __future__ import annotations
@@ -25,4 +26,11 @@ def results_root() -> Path:
     return Path.cwd().resolve() / "results"
 
 
+def path_safe(name: str) -> str:
+    """``name`` as one path component: a '/' (in an override value such as rl_eval.stop_metric=greedy/accuracy) would
+    nest the job's directory one level down, where sweeps.collect does not look, so it is written '%2F'."""
+    return name.replace("/", "%2F")
+
+
 OmegaConf.register_new_resolver("results_root", lambda: str(results_root()), replace=True)
+OmegaConf.register_new_resolver("path_safe", path_safe, replace=True)

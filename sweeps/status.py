@@ -46,6 +46,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
+from core.paths import path_safe
 from core.runio import read_summary
 from sweeps.collect import RESULTS_ROOT, job_dirs
 from sweeps.config import (
@@ -111,7 +112,8 @@ def job_names(params: dict, task_overrides: Sequence[str], exclude_keys: Iterabl
               kv_sep: str = "=") -> tuple[str, ...]:
     """The override_dirname of every job Hydra's basic sweeper launches for ``params`` (hydra.sweeper.params) and
     the command line's ``task_overrides``, in launch order.  Mirrors BasicSweeper.split_arguments (a command-line
-    value replaces the grid's value of the same key) and get_overrides_dirname (whole lines sorted, '=' -> kv_sep)."""
+    value replaces the grid's value of the same key), get_overrides_dirname (whole lines sorted, '=' -> kv_sep) and
+    conf/pipeline.yaml's subdir (core/paths.py path_safe)."""
     parsed = OverridesParser.create().parse_overrides([f"{key}={value}" for key, value in params.items()]
                                                       + list(task_overrides))
     exclude = set(exclude_keys)
@@ -125,7 +127,7 @@ def job_names(params: dict, task_overrides: Sequence[str], exclude_keys: Iterabl
     grids: list[list[str]] = [[]]
     for key, lines in choices.items():  # itertools.product order: the last key varies fastest
         grids = [grid + [line] * named[key] for grid in grids for line in lines]
-    return tuple(item_sep.join(sorted(grid)).replace("=", kv_sep) for grid in grids)
+    return tuple(path_safe(item_sep.join(sorted(grid)).replace("=", kv_sep)) for grid in grids)
 
 
 def plan_from_config(cfg: DictConfig, sweep_dir: Path) -> SweepPlan:

@@ -198,7 +198,8 @@ def test_expected_names_are_the_directories_a_real_hydra_multirun_makes(tmp_path
     # Hydra has made the job's directory, so the names are Hydra's and nothing is trained. The names come from Hydra's
     # config loader, not the launcher: the in-process basic launcher spares the local one's two worker processes.
     sweep_dir = tmp_path / "fig3"
-    overrides = ["debug=smoke", "threads=0"]
+    # a '/' in a value would nest the job directory (sweeps.collect would not find it): written %2F in the name
+    overrides = ["debug=smoke", "threads=0", "rl_eval.stop_metric=greedy/accuracy"]
     subprocess.run([sys.executable, "-m", "sweeps.pipeline", "-m", "experiment=sweep_fig3_rl_curves_quick",
                     *overrides, "hydra/launcher=basic", f"hydra.sweep.dir={sweep_dir}"],
                    capture_output=True, text=True, timeout=300, env=os.environ | QUIET)
@@ -206,6 +207,7 @@ def test_expected_names_are_the_directories_a_real_hydra_multirun_makes(tmp_path
     from_conf = plan_from_config(compose_experiment("sweep_fig3_rl_curves_quick", overrides), sweep_dir)
     from_multirun = directory_plan(sweep_dir)
     assert made and sorted(from_conf.jobs) == made and from_multirun.jobs == from_conf.jobs
+    assert all("rl_eval.stop_metric=greedy%2Faccuracy" in name for name in made)
     # a job's cell is its name without the seed: the replicates of one grid point share it
     assert from_multirun.cells == tuple(",".join(item for item in job.split(",") if not item.startswith("seed="))
                                         for job in from_multirun.jobs)
