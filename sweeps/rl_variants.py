@@ -4,7 +4,8 @@ The sweep (conf/experiment/sweep_rl_variants*.yaml) runs every RL variant of con
 sweeps/collect.py stores each job's RL metrics stream (toy/post_train.py's metrics.jsonl) in steps.parquet with
 stage 'rl': every iteration logs ``iteration_seconds`` (the update alone), and every ``rl_eval.every`` iterations (and
 at iteration 0 and the last one) the held-out metrics of toy/evaluate.py, with ``policy/kl_to_start`` (GRPO /
-REINFORCE; every iteration when the KL penalty is on, otherwise at the evaluation iterations only; STaR logs none).
+REINFORCE; every iteration when the KL penalty is on, otherwise at the evaluation iterations only; the TRL arm at
+its evaluations; STaR logs none).
 Per job, from the evaluations (resolution: rl_eval.every):
 
 * **iterations to solve**: the first evaluated iteration with greedy accuracy ≥ 0.95 (``SOLVED``); censored (known
@@ -16,7 +17,8 @@ Per job, from the evaluations (resolution: rl_eval.every):
   (``KL_JUMP``, `kl_floor`), with KL_s the last ``policy/kl_to_start`` logged at or before s (0 if none: at iteration 0
   the policy is the start).  ``collapsed_at`` is the first of the two.  A dip that recovers at the next evaluation is
   not a collapse, nor a break at the last evaluation alone (nothing confirms it).  The KL rule needs the KL stream
-  (the exact KL, whatever estimator a KL penalty uses), so for STaR and the TRL arm only the accuracy rule applies.
+  (the exact KL, whatever estimator a KL penalty uses; the TRL arm logs it at its evaluations since 2026-12-04), so for
+  STaR (and TRL jobs run before then) only the accuracy rule applies.
   The floor: a solved policy answers with the chain, which the start samples with probability ≈ p_cot, so its KL to
   the start is about log(1/p_cot) (1.39 nats at p_cot = 0.25, 2.30 at 0.1), plus what its sharper chain steps add:
   in sweep_rl_variants at d = 16 (paper) healthy solved GRPO-family runs reach 1.4-2.6 nats at p_cot = 0.25 and up to

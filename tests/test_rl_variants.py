@@ -111,7 +111,7 @@ def test_a_job_that_solves_and_stays_has_not_collapsed():
     assert found["solved_at"] == 5 and not found["collapsed"] and found["collapse_cause"] == ""
 
 
-def test_without_a_kl_stream_only_the_accuracy_rule_applies():  # STaR and the TRL arm log no KL to the start
+def test_without_a_kl_stream_only_the_accuracy_rule_applies():  # STaR logs no KL to the start
     assert not detect_collapse(evaluations([0.5, 1.0, 0.95, 0.95]), FLOOR)["collapsed"]
     assert detect_collapse(evaluations([0.5, 1.0, 0.6, 0.6]), FLOOR)["collapse_cause"] == "greedy accuracy"
 

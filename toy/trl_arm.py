@@ -7,7 +7,8 @@ iteration logs ``reward/mean``, ``reward/frac_zero_std_groups``, ``rollout/long_
 ``rollout/malformed`` and ``iteration_seconds`` (from the start of the step to the end of its optimiser update:
 generation, scoring, the teacher-forced pass, backward, step), and every ``eval.every`` iterations the suite's own
 held-out metrics (toy/evaluate.py) of the trained weights mapped back into a TinyGPT (`tiny_gpt_from_gpt2`, the exact
-inverse of the export), with the same early stop at ``eval.stop_metric``.
+inverse of the export), with the same early stop at ``eval.stop_metric``, and ``policy/kl_to_start`` as the suite's
+GRPO logs it (`kl_to_start`), which the collapse detector of sweeps/rl_variants.py reads.
 
 How each setting of RLConfig is mirrored:
 
@@ -56,7 +57,9 @@ from toy.evaluate import evaluate, evaluate_or_check, held_out_prompts, solve_re
 from toy.export import export, tiny_gpt_from_gpt2
 from toy.models import load_checkpoint, save_checkpoint
 from toy.parity import PAD, RESPONSE_TOKENS, SEP, VOCAB_SIZE, ParityLayout, decode, read_responses
+from toy.policy_gradient import exact_kl
 from toy.post_train import rl_summary
+from toy.sampling import generate, response_log_dists
 
 TRL_MISSING = "the TRL arm needs the optional extra: pip install -e '.[trl]' (it keeps the installed torch)"
 MASKED_LOGIT = -1e4  # exp(-1e4) is exactly 0 in float32; -inf would make 0·log 0 = NaN in TRL's entropies
@@ -158,10 +161,27 @@ def prompt_dataset(layout: ParityLayout, count: int, seed: int):
     return Dataset.from_dict({"prompt": [decode(row) for row in with_separator(x)], "x": x.tolist()})
 
 
-def iteration_logger(cfg: PostTrainRunConfig, layout: ParityLayout, policy, reward: ParityReward,
-                     eval_x: torch.Tensor, log: MetricsLog, started: float):
+def kl_to_start(policy: torch.nn.Module, start: torch.nn.Module, layout: ParityLayout, x: torch.Tensor,
+                temperature: float, seed: int) -> float:
+    """``policy/kl_to_start`` as toy/policy_gradient.py logs it: the exact per-state KL(π_T ‖ π_start,T) over the
+    three response tokens, summed over each response's positions and averaged over responses, here on one response
+    per prompt of ``x`` sampled from the policy at ``temperature`` (the suite uses its iteration's rollouts: the same
+    expectation, E_π[log π(r) − log π_start(r)] of whole responses, from other draws)."""
+    prompts = with_separator(x)
+    with torch.no_grad():
+        responses = generate(policy, prompts, layout.max_response_len, temperature,
+                             torch.Generator().manual_seed(seed))
+        kl = exact_kl(response_log_dists(policy, prompts, responses, temperature),
+                      response_log_dists(start, prompts, responses, temperature))
+        mask = (responses != PAD).float()
+    return ((kl * mask).sum() / mask.shape[0]).item()
+
+
+def iteration_logger(cfg: PostTrainRunConfig, layout: ParityLayout, policy, start: torch.nn.Module,
+                     reward: ParityReward, eval_x: torch.Tensor, log: MetricsLog, started: float):
     """A TrainerCallback that writes one record per iteration (rollout statistics, ``iteration_seconds`` and, every
-    ``eval.every`` iterations, the held-out metrics) and stops training at the solve criterion."""
+    ``eval.every`` iterations, the held-out metrics and the KL to the ``start`` model on as many held-out prompts as
+    an iteration has rollouts) and stops training at the solve criterion."""
     from transformers import TrainerCallback
 
     class IterationLog(TrainerCallback):
@@ -178,8 +198,11 @@ def iteration_logger(cfg: PostTrainRunConfig, layout: ParityLayout, policy, rewa
             record = {"iteration": iteration, "seconds": time.perf_counter() - started, **reward.rollout,
                       "iteration_seconds": time.perf_counter() - self.step_started}
             if iteration % cfg.eval.every == 0 or iteration == cfg.rl.iterations:
-                record |= evaluate_or_check(tiny_gpt_from_gpt2(policy, layout), layout, eval_x, cfg.eval,
-                                            last=iteration == cfg.rl.iterations)
+                trained = tiny_gpt_from_gpt2(policy, layout)
+                record |= evaluate_or_check(trained, layout, eval_x, cfg.eval, last=iteration == cfg.rl.iterations)
+                record["policy/kl_to_start"] = kl_to_start(trained, start, layout,
+                                                           eval_x[:cfg.rl.prompts * cfg.rl.group_size],
+                                                           cfg.rl.temperature, cfg.seed + iteration)
                 self.solved_at = iteration if solve_reached(record, cfg.eval) else None
             finite_or_raise(record, f"trl grpo iteration {iteration}")
             log.write(record)
@@ -232,7 +255,7 @@ def run(cfg: PostTrainRunConfig, out_dir: Path) -> dict:
     with MetricsLog(out_dir / METRICS) as log:
         log.write(record)
         if solved_at is None:
-            logger = iteration_logger(cfg, layout, trainer.model, reward, eval_x, log, started)
+            logger = iteration_logger(cfg, layout, trainer.model, start_model, reward, eval_x, log, started)
             trainer.add_callback(logger)
             trainer.train()
             record, solved_at = logger.record, logger.solved_at
