@@ -2,11 +2,11 @@
 
 Paper object: the separation thesis of Tsilivis et al. 2025 (abstract; docs/research/parity_cot_rl.md §6.4): NTP alone
 needs "extreme statistical or computational resources", NTP + RL is efficient unless p_cot is exponentially small.
-One marker per run (samples until greedy accuracy ≥ 0.95, sweeps/scaling.py); a run censored at its cap is drawn as
-an upward triangle at the cap (a lower bound, never a made-up cost).  Lines: the censored maximum-likelihood fits
-(core/censored_fit.py) of the law Vuong's comparison prefers, dashed where it extrapolates.  Log cost axis; the
-x axis is linear in d (so an exponential law is a straight line).  Reads the sweeps ``scaling_ntp`` and
-``scaling_rl``.
+One marker per run (samples until greedy accuracy ≥ 0.95, sweeps/scaling.py); a censored run (a stage stopped at its
+cap) is drawn as an upward triangle at the samples it used (a lower bound, never a made-up cost).  Lines: the
+censored maximum-likelihood fits (core/censored_fit.py) of the law Vuong's comparison prefers, dashed where it
+extrapolates.  Log cost axis; the x axis is linear in d (so an exponential law is a straight line).  Reads the sweeps
+``scaling_ntp`` and ``scaling_rl``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     # Extrapolated fits may reach far beyond the data: the axis shows the measured range (and a decade above it).
     ax.set(yscale="log", ylim=(costs["cost"].min() / 3, costs["cost"].max() * 10), xlabel="input bits d",
            ylabel="samples until greedy acc. ≥ 0.95",
-           title="cost to solve parity (△ = censored at the cap: a lower bound)")
+           title="cost to solve parity (△ = censored: a lower bound)")
     ax.legend(loc="upper left")
     return finish(fig, "one marker per run (seed); fits: censored maximum likelihood, 95% profile interval",
                   bands=False)

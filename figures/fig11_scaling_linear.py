@@ -27,10 +27,13 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
     costs = costs.assign(log_odds=log_odds(costs["task.p_cot"]), inverse_p=1 / costs["task.p_cot"])
     fig, (rounds_ax, samples_ax) = plt.subplots(1, 2, figsize=(6.4, 2.8))
     for d, group in costs.groupby("task.d", sort=True):
-        solved = group[~group["censored"]]
+        # Rounds, not cost: a run whose STaR never solved is censored at the round cap (a capped NTP stage before a
+        # solving STaR keeps its rounds, as the rounds law of sweeps/scaling_checks.py reads them).
+        unsolved = group["rounds"].isna()
+        solved = group[~unsolved]
         cap = runs["rl.iterations"].max() if "rl.iterations" in runs else np.nan
-        color = draw_runs(rounds_ax, group["log_odds"], group["rounds"].where(~group["censored"], cap),
-                          group["censored"], label=f"d = {d}").get_color()
+        color = draw_runs(rounds_ax, group["log_odds"], group["rounds"].fillna(cap), unsolved,
+                          label=f"d = {d}").get_color()
         anchor = solved[solved["task.p_cot"] == solved["task.p_cot"].max()]
         if len(anchor):
             x = np.linspace(group["log_odds"].min(), group["log_odds"].max(), 2)

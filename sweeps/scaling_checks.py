@@ -230,7 +230,8 @@ def judge_p_cot_laws(costs: pd.DataFrame) -> Outcome:
               "it stays polynomial.",
     check="sweep_scaling_linear_laws (linear model, NTP + STaR): at p_cot = 2^(−d/2), the exponential rate's "
           "interval lies above 0 and Vuong's comparison prefers the exponential law (primary); at 1/d and 1/d² the "
-          f"power-law exponent lies below {MAX_DEGREE:g} (the nearest statement on the polynomial side).",
+          f"power-law exponent lies below {MAX_DEGREE:g} (the nearest statement on the polynomial side). A run whose "
+          "NTP stage hit its cap enters as a lower bound (censored) even when STaR then solved (sweeps/scaling.py).",
     requires=("scaling_linear_laws",))
 def exponentially_small_p_cot(ctx: Context) -> Outcome:
     return judge_p_cot_laws(cost_table(ctx.tables.runs()))

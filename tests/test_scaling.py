@@ -671,6 +671,20 @@ def test_fig10_draws_censored_runs_as_lower_bounds_at_their_cap():
         assert label.split(": ")[1].startswith("power" if "grpo" in label else "exponential"), label
 
 
+def test_fig11_keeps_the_rounds_of_a_run_whose_ntp_hit_its_cap():
+    """The rounds panel reads rounds, not cost: a run whose NTP stopped at its cap (a censored cost) but whose STaR
+    solved is a solved point at its rounds; only runs whose STaR never solved sit at the round cap."""
+    runs = linear_runs(lambda p: 2 * log_odds(p) + 2, lambda p: 1e5 / p, p_cots=[2.0 ** -k for k in range(1, 12)],
+                       sizes=(8,))
+    costs = cost_table(runs)
+    assert (costs["ntp_censored"] & costs["rounds"].notna()).any() and costs["rounds"].isna().any()
+    ax = fig11_scaling_linear.plot(runs, runs.iloc[:0]).axes[0]
+    drawn = {marker: sorted(float(y) for line in ax.get_lines() if line.get_marker() == marker
+                            for y in line.get_ydata()) for marker in ("o", "^")}
+    assert drawn["o"] == sorted(costs["rounds"].dropna())
+    assert drawn["^"] == [float(runs["rl.iterations"].max())] * int(costs["rounds"].isna().sum())
+
+
 def write_sweep(root: Path, name: str, tables) -> None:
     write_parquet(tables[0], root / name / "quick" / RESULTS)
     write_parquet(tables[1], root / name / "quick" / STEPS)
