@@ -137,15 +137,17 @@ def paired_length_change(pairs: pd.DataFrame, confidence: float = CONFIDENCE) ->
 
 
 def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float = CONFIDENCE,
-                    widening: float = 0.0) -> int | None:
-    """Seeds at which the paired t-interval (at ``confidence``, widened by ``widening`` each side) of the mean
-    difference would clear ``tolerance`` (in |·| for a gap) if the mean and sd held; None if no number would."""
-    mean, sd = abs(float(np.mean(differences))), float(np.std(differences, ddof=1)) if len(differences) > 1 else 0.0
-    room = abs(mean - tolerance) - widening
+                    resolution: float = 0.0, signed: bool = False) -> int | None:
+    """Seeds at which the paired interval of the mean difference (`paired_differences`: Student-t at ``confidence``
+    with the quantisation variance of ``resolution``, widened by it) would clear ``tolerance`` if the mean and sd held:
+    the mean itself when ``signed``, else its |·| (a gap); None if no number of seeds would (at most 1000)."""
+    mean = float(np.mean(differences)) if signed else abs(float(np.mean(differences)))
+    variance = float(np.var(differences, ddof=1)) if len(differences) > 1 else 0.0
+    sd, room = math.sqrt(variance + resolution ** 2 / 6), abs(mean - tolerance) - resolution
     if room <= 0 or sd == 0:
         return None
     quantile = 0.5 + confidence / 2
-    return next((n for n in range(2, 10_000) if stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n) < room), None)
+    return next((n for n in range(2, 1001) if stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n) < room), None)
 
 
 def judge_token_length(jobs: pd.DataFrame) -> Outcome:
@@ -288,42 +290,57 @@ def decaying_lr(ctx: Context) -> Outcome:
 
 TRL_ARM = "trl_grpo"
 EVALUATIONS_APART = 2  # iterations-to-solve margin, in evaluation intervals (10 iterations at every 5): TRL agreement
-SOLVE_INTERVAL = ("paired Student-t over seeds per (d, p_cot), widened by one evaluation interval each side (each "
-                  "solve is known to within (s − every, s]), {confidence:.2%} per instance (Bonferroni over the "
-                  "instances)")
+SOLVE_INTERVAL = ("paired Student-t over seeds per (d, p_cot), the sd with the quantisation variance every²/6 added "
+                  "and the interval widened by one evaluation interval each side (each solve is known to within "
+                  "(s − every, s]), open on a side a pair only one arm solved cannot bound; {confidence:.2%} per "
+                  "instance (Bonferroni over the instances)")
 
 
 def paired_jobs(jobs: pd.DataFrame, first: str, second: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Jobs of variants ``first`` and ``second`` paired by (d, p_cot, seed) (same NTP stage and RL seed; the second's
     columns suffixed ' other'), with iterations to solve ready to compare: a seed that only one arm solved enters at
-    that arm's budget, a lower bound of its cost, so the gap it shows is at most the true one.  Also returns the masks
-    of those pairs and of the pairs both solved at the first evaluation, where each cost is only known to be at most
-    one evaluation interval: they measure the resolution, not the difference (as parity.scaling.ntp_samples_inverse_p),
-    so the iteration checks pass them to `paired_differences` as ``leave_out``."""
+    that arm's budget, a lower bound of its cost, and is flagged (``unsolved`` / ``unsolved other``) so that
+    `paired_differences` leaves that side of the interval open.  Also returns the masks of those pairs and of the
+    pairs both solved at the first evaluation, where each cost is only known to be at most one evaluation interval
+    (a check whose pass they would help may leave them out: ``leave_out``)."""
     pairs = jobs[jobs["variant"] == first].merge(jobs[jobs["variant"] == second], on=["task.d", "task.p_cot", "seed"],
                                                  suffixes=("", " other"))
     one_solved = pairs["solved_at"].isna() ^ pairs["solved_at other"].isna()
-    for column, budget in (("solved_at", "budget"), ("solved_at other", "budget other")):
-        pairs[column] = pairs[column].fillna(pairs[budget].where(one_solved))
+    for suffix in ("", " other"):
+        pairs[f"unsolved{suffix}"] = one_solved & pairs[f"solved_at{suffix}"].isna()
+        pairs[f"solved_at{suffix}"] = pairs[f"solved_at{suffix}"].fillna(pairs[f"budget{suffix}"].where(one_solved))
     at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (
         pairs["solved_at other"] <= pairs["first_evaluation other"])
     return pairs, one_solved, at_first
 
 
-def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, widening: float = 0.0,
+def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, resolution: float = 0.0,
                        leave_out: pd.Series | None = None) -> pd.DataFrame:
-    """Per (d, p_cot): the differences ``column`` other − ``column`` over seeds, their number, and their mean with its
-    Student-t interval widened by ``widening`` each side (NaN with fewer than 2 pairs), the ``leave_out`` pairs and
-    those missing either value dropped first."""
+    """Per (d, p_cot): the differences ``column`` other − ``column`` over seeds, their number, and an interval of
+    their mean (NaN with fewer than 2 pairs), the ``leave_out`` pairs and those missing either value dropped first.
+
+    The interval is Student-t at ``confidence``, and for iterations to solve, measured at evaluations ``resolution``
+    apart, each solve s is only known to lie in (s − resolution, s]: the per-seed error of a difference (two such
+    errors, up to ± resolution) is added to the sd as the variance resolution²/6 of a difference of two uniform ones
+    (so equal measured differences, whose sd is 0, do not give an interval of width 0), and the interval is widened
+    by ± resolution (the worst case of the errors' mean).  A pair where only one arm solved bounds its difference
+    from one side only (its unsolved arm entered at the budget, less than its true cost): the interval is open on
+    the side it cannot bound (−∞ when the first arm did not solve, +∞ when the other did not)."""
     rows = []
     kept = pairs if leave_out is None else pairs[~leave_out]
     for (d, p_cot), group in kept.groupby(["task.d", "task.p_cot"], sort=True):
-        differences = (group[f"{column} other"] - group[column]).dropna()
+        group = group.dropna(subset=[column, f"{column} other"])
+        differences = (group[f"{column} other"] - group[column]).to_numpy(dtype=float)
         mean = low = high = np.nan
         if len(differences) >= 2:
-            mean, low, high = t_interval(differences, confidence)
-        rows.append((f"d={d}, p_cot={p_cot:g}", differences.to_numpy(), len(differences), mean, low - widening,
-                     high + widening))
+            mean = float(differences.mean())
+            sd = math.sqrt(float(differences.var(ddof=1)) + resolution ** 2 / 6)
+            half = float(stats.t.ppf(0.5 + confidence / 2, len(differences) - 1)) * sd / math.sqrt(len(differences))
+            low, high = mean - half - resolution, mean + half + resolution
+            if column == "solved_at":
+                low = -math.inf if group["unsolved"].any() else low
+                high = math.inf if group["unsolved other"].any() else high
+        rows.append((f"d={d}, p_cot={p_cot:g}", differences, len(differences), mean, low, high))
     return pd.DataFrame(rows, columns=["label", "differences", "pairs", "mean", "low", "high"])
 
 
@@ -331,18 +348,23 @@ def evaluation_interval(pairs: pd.DataFrame) -> float:
     return float(pairs["first_evaluation"].max()) if len(pairs) else 0.0
 
 
-def pair_notes(one_solved: pd.Series, at_first: pd.Series) -> str:
-    return ((f"{int(one_solved.sum())} pair(s) where only one arm solved, entered at its budget. "
-             if one_solved.any() else "")
-            + (f"{int(at_first.sum())} pair(s) solved at the first evaluation in both arms: resolution-limited, left "
-               "out of the iterations (evaluate more often: rl_eval.every=1). " if at_first.any() else ""))
+def pair_notes(one_solved: pd.Series, left_out: pd.Series | None = None) -> str:
+    """What the detail says about pairs only one arm solved and about ``left_out`` (both solved at the first
+    evaluation) pairs."""
+    return ((f"{int(one_solved.sum())} pair(s) where only one arm solved, entered at its budget (the interval open on "
+             "the side that bound cannot close). " if one_solved.any() else "")
+            + (f"{int(left_out.sum())} pair(s) solved at the first evaluation in both arms: resolution-limited, left "
+               "out of the iterations (evaluate more often: rl_eval.every=1). "
+               if left_out is not None and left_out.any() else ""))
 
 
 def judge_sequence_mean_speed(jobs: pd.DataFrame) -> Outcome:
-    pairs, one_solved, at_first = paired_jobs(jobs, "grpo_token", "grpo_seqmean")
+    pairs, one_solved, _ = paired_jobs(jobs, "grpo_token", "grpo_seqmean")
     every = evaluation_interval(pairs)
     confidence = bonferroni(pairs.groupby(["task.d", "task.p_cot"]).ngroups)  # 'for-all': a fail is a union
-    frame = paired_differences(pairs, "solved_at", confidence, widening=every, leave_out=at_first)
+    # Pairs both solved at the first evaluation stay: they show the arms within one interval of each other, evidence
+    # against a slowdown of two (the resolution terms of paired_differences cover them).
+    frame = paired_differences(pairs, "solved_at", confidence, resolution=every)
     criterion = Criterion(f"Δ iterations to solve (grpo_seqmean − grpo_token) ≥ {EVALUATIONS_APART} evaluation "
                           f"intervals ({EVALUATIONS_APART * every:g})", frame["mean"].fillna(0).to_numpy(),
                           EVALUATIONS_APART * every, ">=", low=frame["low"].fillna(0).to_numpy(),
@@ -354,12 +376,11 @@ def judge_sequence_mean_speed(jobs: pd.DataFrame) -> Outcome:
     notes = []
     for row in frame.itertuples():
         if row.low < criterion.tolerance <= row.high:  # undecided: say what would decide it
-            needed = seeds_to_decide(row.differences, criterion.tolerance, confidence, widening=every)
+            needed = seeds_to_decide(row.differences, criterion.tolerance, confidence, resolution=every, signed=True)
             notes.append(f"{row.label} undecided: " + (f"about {needed} seed pairs would decide it" if needed else
                                                        "the resolution, not the seeds, limits it: rl_eval.every=1"))
     return Outcome([criterion], measured={"pairs": len(pairs), "evaluation interval": every},
-                   detail=f"{detail}. {'; '.join(notes) + '. ' if notes else ''}{pair_notes(one_solved, at_first)}"
-                   .strip(),
+                   detail=f"{detail}. {'; '.join(notes) + '. ' if notes else ''}{pair_notes(one_solved)}".strip(),
                    tables={"pairs": pairs[["task.d", "task.p_cot", "seed", "solved_at", "solved_at other"]].rename(
                        columns={"solved_at": "grpo_token", "solved_at other": "grpo_seqmean"}).to_dict("records")}
                    if len(pairs) else {})
@@ -379,10 +400,12 @@ def judge_sequence_mean_speed(jobs: pd.DataFrame) -> Outcome:
               "long-chain response's tokens weigh 1/length, so the chain grows more slowly.",
     check=f"sweep_rl_variants, grpo_seqmean vs grpo_token paired by (d, p_cot, seed), jobs from a learned chain: per "
           f"(d, p_cot), mean paired difference of iterations to solve ≥ {EVALUATIONS_APART} × rl_eval.every with the "
-          "paired Student-t interval over seeds widened by one evaluation interval each side (a seed only one arm "
-          "solved enters at its budget; pairs both solved at the first evaluation left out as resolution-limited); "
-          "per-instance confidence Bonferroni-adjusted over the (d, p_cot) instances; informative with ≥ 2 pairs. "
-          "Companion of parity.rl_variants.token_aggregation_changes_length (same pairs, final length).",
+          "paired Student-t interval over seeds, the quantisation of each solve to the evaluation grid added to its sd "
+          "(variance every²/6) and to its ends (± every); a seed only one arm solved enters at its budget and leaves "
+          "the interval open on the side it cannot bound; pairs both solved at the first evaluation kept (they show "
+          "equal speed to within one interval); per-instance confidence Bonferroni-adjusted over the (d, p_cot) "
+          "instances; informative with ≥ 2 pairs. Companion of parity.rl_variants.token_aggregation_changes_length "
+          "(same pairs, final length).",
     requires=(EXPERIMENT,))
 def sequence_mean_speed(ctx: Context) -> Outcome:
     return judge_sequence_mean_speed(variant_jobs(ctx.tables))
@@ -425,7 +448,9 @@ def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
     check="sweep_rl_variants, variant trl_grpo vs grpo paired by (d, p_cot, seed), jobs from a learned chain: per "
           f"(d, p_cot), |mean paired difference of iterations to solve| ≤ {EVALUATIONS_APART} × rl_eval.every "
           "(primary; a seed where one arm never solved enters at its budget; pairs solved at the first evaluation in "
-          "both arms left out) with the paired Student-t interval widened by one evaluation interval each side, and "
+          "both arms left out) with the paired Student-t interval, the solves' quantisation to the evaluation grid "
+          "added to its sd (variance every²/6) and to its ends (± every), open on a side a one-arm-unsolved pair "
+          "cannot bound, and "
           f"|mean paired difference of final sampled length / d| ≤ {LENGTH_CHANGE} (secondary); per-instance "
           "confidence Bonferroni-adjusted over the (d, p_cot) instances; informative with ≥ 2 pairs.",
     requires=(EXPERIMENT,))

@@ -411,11 +411,12 @@ def trainer_arms(suite_solves: list, trl_solves: list, trl_length: float = 1.0) 
 def test_trl_agreement_controls():
     claim_id = "parity.rl_variants.trl_agrees_with_suite"
     # margin 2 evaluation intervals = 10 iterations. Solve at 10/15/20/15/10 vs the same but 15 for the last seed:
-    # Δ mean 1, t-interval [−1.8, 3.8], widened by the resolution 5: [−6.8, 8.8], inside ±10
+    # Δ mean 1, t-interval with sd² + 5²/6: [−2.8, 4.8], widened by the resolution 5: [−7.8, 9.8], inside ±10
     assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [2, 3, 4, 3, 3]))[0] == "holds"
-    # TRL one evaluation later in every seed: equal differences (a t-interval of width 0), known only to ± 5: [0, 10]
-    assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [3, 4, 5, 4, 3]))[0] == "holds"
-    # seed-to-seed differences of ±5 iterations: [−6.2, 6.2] widened to ±11.2 straddles 10, so 5 seeds cannot decide
+    # TRL one evaluation later in every seed: equal measured differences (sd 0), but each solve is only known to ± 5:
+    # the quantisation variance 5²/6 and the ± 5 widening give [−2.5, 12.5], which 5 seeds cannot bring inside ±10
+    assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [3, 4, 5, 4, 3]))[0] == "inconclusive"
+    # seed-to-seed differences of ±5 iterations: [−6.7, 6.7] widened to ±11.7 straddles 10, so 5 seeds cannot decide
     assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [3, 2, 3, 4, 2]))[0] == "inconclusive"
     assert verdict(claim_id, *trainer_arms([2, 3, 2, 3, 2], [6, 7, 6, 7, 6]))[0] == "fails"  # TRL 20 iterations later
     # TRL never solves: each pair enters at its budget (35), at least 15 iterations later: fails, not left out
@@ -437,36 +438,43 @@ def aggregation_speed_arms(token_solves: list, sequence_solves: list) -> list:
 
 def test_sequence_mean_speed_controls():
     claim_id = "parity.rl_variants.sequence_mean_slows_solving"
-    # margin 2 evaluation intervals = 10 iterations. seqmean 25 iterations later in every seed but one (20): Δ 24,
-    # t-interval at 95% ±2.8, widened by the resolution 5: [16.2, 31.8] ≥ 10
+    # margin 2 evaluation intervals = 10 iterations; intervals: paired t at 95% with sd² + 5²/6, widened by ± 5.
+    # seqmean 25 iterations later in every seed but one (20): Δ 24 [15.2, 32.8] ≥ 10
     assert verdict(claim_id, *aggregation_speed_arms([2, 3, 2, 3, 2], [7, 8, 7, 8, 6]))[0] == "holds"
-    # the same speed (±1 evaluation): [−6.2, 6.2] widened to ±11.2 holds 10, so 5 seeds cannot decide, and the note
-    # names the seeds that would; 10 seeds of equal speed exclude the margin ([−3.8, 3.8] widened to ±8.8 < 10)
+    # the same speed to within one evaluation: Δ 0 [−11.7, 11.7] holds 10, so 5 seeds cannot decide and the note names
+    # the seeds that would; 10 such seeds exclude the margin ([−8.7, 8.7] < 10)
     same, detail = verdict(claim_id, *aggregation_speed_arms([2, 3, 4, 3, 2], [3, 2, 3, 4, 2]))
-    needed = rl_variants_checks.seeds_to_decide(np.array([5.0, -5, -5, 5, 0]), 10.0, widening=5.0)
+    needed = rl_variants_checks.seeds_to_decide(np.array([5.0, -5, -5, 5, 0]), 10.0, resolution=5.0, signed=True)
     assert same == "inconclusive" and f"about {needed} seed pairs would decide it" in detail and 5 < needed <= 10
     assert verdict(claim_id, *aggregation_speed_arms([2, 3, 4, 3, 2] * 2, [3, 2, 3, 4, 2] * 2))[0] == "fails"
-    # seqmean faster: fails
-    assert verdict(claim_id, *aggregation_speed_arms([6, 7, 6, 7, 6], [2, 3, 2, 3, 2]))[0] == "fails"
-    # Δ 20 on average but spread over seeds (5 to 35): undecided at 5 seeds, with the seeds that would decide it;
-    # Δ 15 leaves no room beside the widening (15 − 5 = 10): only a finer resolution would decide it
+    assert verdict(claim_id, *aggregation_speed_arms([6, 7, 6, 7, 6], [2, 3, 2, 3, 2]))[0] == "fails"  # seqmean faster
+    # Δ 20 on average but spread over seeds (5 to 35): [−1.0, 41.0], undecided, with the seeds that would decide it;
+    # Δ 15 leaves no room beside the resolution (15 − 10 = 5): only a finer evaluation grid would decide it
     spread_out, detail = verdict(claim_id, *aggregation_speed_arms([2, 2, 2, 2, 2], [3, 8, 4, 9, 6]))
     assert spread_out == "inconclusive" and "seed pairs would decide it" in detail
     on_margin, detail = verdict(claim_id, *aggregation_speed_arms([2, 2, 2, 2, 2], [3, 7, 2, 8, 5]))
     assert on_margin == "inconclusive" and "the resolution, not the seeds, limits it" in detail
-    # seqmean never solves (budget 55) where dapo does: entered at the budget, a lower bound of the gap: holds
+    # seqmean never solves (entered at its budget, 55, a lower bound): the difference is bounded from below: holds
     never, detail = verdict(claim_id, *aggregation_speed_arms([2, 3, 2, 3, 2], [12] * 5))
     assert never == "holds" and "5 pair(s) where only one arm solved" in detail
-    at_first, detail = verdict(claim_id, *aggregation_speed_arms([1, 1, 1], [1, 1, 1]))
-    assert at_first == "inconclusive" and "resolution-limited" in detail
+    # grpo_token never solves in one seed: that pair bounds the difference from above only, so nothing can hold
+    assert verdict(claim_id, *aggregation_speed_arms([2, 3, 2, 3, 12], [7, 8, 7, 8, 9]))[0] == "inconclusive"
+    # both arms at the first evaluation are kept: equal speed to within one interval. 3 seeds: [−10.1, 10.1], open;
+    # 5 seeds: [−7.5, 7.5] < 10, a slowdown of two intervals is excluded
+    assert verdict(claim_id, *aggregation_speed_arms([1, 1, 1], [1, 1, 1]))[0] == "inconclusive"
+    assert verdict(claim_id, *aggregation_speed_arms([1] * 5, [1] * 5))[0] == "fails"
     assert verdict(claim_id, *aggregation_speed_arms([2, 3], []))[0] == "inconclusive"  # no pair
 
 
-def test_seeds_to_decide_counts_the_widening():
+def test_seeds_to_decide_counts_the_resolution():
     differences = np.array([20.0, 30.0, 25.0, 22.0, 28.0])  # mean 25, sd 4.1
-    plain, widened = (rl_variants_checks.seeds_to_decide(differences, 10.0, widening=w) for w in (0.0, 5.0))
-    assert plain < widened  # a widened interval needs more seeds to clear the same margin
-    for n, w in ((plain, 0.0), (widened, 5.0)):  # the fewest: at n the half-width fits in the room, at n − 1 not
-        half = [stats.t.ppf(0.975, k - 1) * differences.std(ddof=1) / math.sqrt(k) for k in (n, n - 1)]
-        assert half[0] < 15 - w <= half[1]
-    assert rl_variants_checks.seeds_to_decide(differences, 10.0, widening=15.0) is None  # no room left
+    plain, coarse = (rl_variants_checks.seeds_to_decide(differences, 10.0, resolution=r) for r in (0.0, 5.0))
+    assert plain < coarse  # a coarser evaluation grid needs more seeds to clear the same margin
+    for n, r in ((plain, 0.0), (coarse, 5.0)):  # the fewest: at n the half-width fits in the room, at n − 1 not
+        sd = math.sqrt(differences.var(ddof=1) + r ** 2 / 6)
+        half = [stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k) for k in (n, n - 1)]
+        assert half[0] < 15 - r <= half[1]
+    assert rl_variants_checks.seeds_to_decide(differences, 10.0, resolution=15.0) is None  # no room left
+    # signed: a mean of −25 is 35 below a margin of +10, where its |·| would be 15 above it
+    assert (rl_variants_checks.seeds_to_decide(-differences, 10.0, resolution=5.0, signed=True)
+            < rl_variants_checks.seeds_to_decide(-differences, 10.0, resolution=5.0))
