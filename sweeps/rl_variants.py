@@ -28,6 +28,10 @@ Per job, from the evaluations (resolution: rl_eval.every):
   A job that never solves cannot collapse: collapse rates are over the jobs that solved (at risk), with a Wilson
   interval over them (core/intervals.py), and `rate_difference` compares two rates (Newcombe's hybrid score interval).
 
+Two variants are compared by the jobs that share an NTP stage and RL seed (`paired_jobs`): collapse rates with
+`rate_difference`, final lengths with `paired_length_change`, iterations to solve with `paired_differences`, and
+`seeds_to_decide` / `jobs_to_separate` say how many seeds or jobs would decide a comparison that is still open.
+
 Only jobs whose RL start has learned the chain (forced-long accuracy ≥ 0.95: sweeps/evidence.py) are inside the
 premise of every RL statement; `variant_table` counts them and summarises those.
 """
@@ -38,9 +42,10 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from core.intervals import wilson
-from sweeps.evidence import chain_length, learned_chain
+from core.intervals import CONFIDENCE, t_interval, wilson
+from sweeps.evidence import chain_length, learned_chain, length_bounds
 from sweeps.rl_checks import SOLVED
 
 FALLEN = 0.9  # greedy accuracy below which a solved job has collapsed
@@ -151,6 +156,94 @@ def jobs_to_separate(p1: float, p2: float, margin: float = 0.0, limit: int = 10_
         return low > margin or high < margin
 
     return None if p1 - p2 == margin else next((n for n in range(2, limit + 1) if separates(n)), None)
+
+
+def paired_length_change(pairs: pd.DataFrame, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Mean over seeds of the paired differences of final length / d with its Student-t interval, which covers the
+    prompt sampling of each model's length too (each difference carries it); when every pair differs by exactly the
+    same amount (no spread to estimate), the pairs' own bounded-variance interval instead; one pair: (mean, −∞, ∞)."""
+    differences = pairs["difference"].to_numpy(dtype=float)
+    mean = float(differences.mean())
+    if len(differences) < 2:
+        return mean, -math.inf, math.inf
+    if np.ptp(differences) > 0:
+        return t_interval(differences, confidence)
+    # a difference of two bounded-variance mean lengths / d over each model's held-out prompts, lengths in [0, d + 1]
+    _, high = length_bounds(0.0, pairs["eval_prompts"], (pairs["task.d"] + 1) / pairs["task.d"], pairs=2)
+    half = float(np.mean(high))
+    return mean, mean - half, mean + half
+
+
+def paired_half_width(variance: float, seeds: int, confidence: float, resolution: float = 0.0) -> float:
+    """Half-width of the Student-t interval (at ``confidence``) of a mean of paired differences over ``seeds`` with
+    sample ``variance``, plus the variance resolution²/6 of two solves' quantisation (`paired_differences`)."""
+    sd = math.sqrt(variance + resolution ** 2 / 6)
+    return float(stats.t.ppf(0.5 + confidence / 2, seeds - 1)) * sd / math.sqrt(seeds)
+
+
+def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float = CONFIDENCE,
+                    resolution: float = 0.0, signed: bool = False) -> int | None:
+    """Seeds at which the paired interval of the mean difference (`paired_differences`: Student-t at ``confidence``
+    with the quantisation variance of ``resolution``, widened by it) would clear ``tolerance`` if the mean and sd held:
+    the mean itself when ``signed``, else its |·| (a gap); None if no number of seeds would (at most 1000)."""
+    mean = float(np.mean(differences)) if signed else abs(float(np.mean(differences)))
+    variance = float(np.var(differences, ddof=1)) if len(differences) > 1 else 0.0
+    room = abs(mean - tolerance) - resolution
+    if room <= 0 or variance + resolution ** 2 == 0:
+        return None
+    return next((n for n in range(2, 1001) if paired_half_width(variance, n, confidence, resolution) < room), None)
+
+
+def paired_jobs(jobs: pd.DataFrame, first: str, second: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Jobs of variants ``first`` and ``second`` paired by (d, p_cot, seed) (same NTP stage and RL seed; the second's
+    columns suffixed ' other'), with iterations to solve ready to compare: a seed that only one arm solved enters at
+    that arm's budget, a lower bound of its cost, and is flagged (``unsolved`` / ``unsolved other``) so that
+    `paired_differences` leaves that side of the interval open.  Also returns the masks of those pairs and of the
+    pairs both solved at the first evaluation, where each cost is only known to be at most one evaluation interval
+    (a check whose pass they would help may leave them out: ``leave_out``)."""
+    pairs = jobs[jobs["variant"] == first].merge(jobs[jobs["variant"] == second], on=["task.d", "task.p_cot", "seed"],
+                                                 suffixes=("", " other"))
+    one_solved = pairs["solved_at"].isna() ^ pairs["solved_at other"].isna()
+    for suffix in ("", " other"):
+        pairs[f"unsolved{suffix}"] = one_solved & pairs[f"solved_at{suffix}"].isna()
+        pairs[f"solved_at{suffix}"] = pairs[f"solved_at{suffix}"].fillna(pairs[f"budget{suffix}"].where(one_solved))
+    at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (
+        pairs["solved_at other"] <= pairs["first_evaluation other"])
+    return pairs, one_solved, at_first
+
+
+def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, resolution: float = 0.0,
+                       leave_out: pd.Series | None = None) -> pd.DataFrame:
+    """Per (d, p_cot): the differences ``column`` other − ``column`` over seeds, their number, and an interval of
+    their mean (NaN with fewer than 2 pairs), the ``leave_out`` pairs and those missing either value dropped first.
+
+    The interval is Student-t at ``confidence``, and for iterations to solve, measured at evaluations ``resolution``
+    apart, each solve s is only known to lie in (s − resolution, s]: the per-seed error of a difference (two such
+    errors, up to ± resolution) is added to the sd as the variance resolution²/6 of a difference of two uniform ones
+    (so equal measured differences, whose sd is 0, do not give an interval of width 0), and the interval is widened
+    by ± resolution (the worst case of the errors' mean).  A pair where only one arm solved bounds its difference
+    from one side only (its unsolved arm entered at the budget, less than its true cost): the interval is open on
+    the side it cannot bound (−∞ when the first arm did not solve, +∞ when the other did not)."""
+    rows = []
+    kept = pairs if leave_out is None else pairs[~leave_out]
+    for (d, p_cot), group in kept.groupby(["task.d", "task.p_cot"], sort=True):
+        group = group.dropna(subset=[column, f"{column} other"])
+        differences = (group[f"{column} other"] - group[column]).to_numpy(dtype=float)
+        mean = low = high = np.nan
+        if len(differences) >= 2:
+            mean = float(differences.mean())
+            half = paired_half_width(float(differences.var(ddof=1)), len(differences), confidence, resolution)
+            low, high = mean - half - resolution, mean + half + resolution
+            if column == "solved_at":
+                low = -math.inf if group["unsolved"].any() else low
+                high = math.inf if group["unsolved other"].any() else high
+        rows.append((f"d={d}, p_cot={p_cot:g}", differences, len(differences), mean, low, high))
+    return pd.DataFrame(rows, columns=["label", "differences", "pairs", "mean", "low", "high"])
+
+
+def evaluation_interval(pairs: pd.DataFrame) -> float:
+    """Iterations between two evaluations of the paired jobs (the resolution of their solves)."""
+    return float(pairs["first_evaluation"].max()) if len(pairs) else 0.0
 
 
 def censored_median(solved_at: pd.Series, budget: int) -> str:

@@ -10,7 +10,9 @@ of every RL statement) and decides only on intervals:
   rates (sweeps/rl_variants.py ``rate_difference``);
 * final length / d of one model: the bounded-variance interval over its held-out prompts (sweeps/evidence.py);
   a difference of means between two variants: paired by seed (both start from the same NTP stage, with the same RL
-  seed), the Student-t interval over seeds (`paired_length_change`);
+  seed), the Student-t interval over seeds (sweeps/rl_variants.py `paired_length_change`);
+* iterations to solve of two variants: paired by seed, the Student-t interval over seeds with each solve's
+  quantisation to the evaluation grid counted (sweeps/rl_variants.py `paired_jobs`, `paired_differences`);
 * sampled long fraction of a STaR round: Wilson over the round's samples.
 
 A check that cannot decide says what would: the jobs, seeds or prompts at which the measured values, if they held,
@@ -24,9 +26,8 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from core.intervals import CONFIDENCE, t_interval, z_score
+from core.intervals import CONFIDENCE, z_score
 from core.ledger import Context, Criterion, Outcome, claim
 from sweeps.evidence import (
     LENGTH_INTERVAL,
@@ -35,11 +36,21 @@ from sweeps.evidence import (
     fraction_criterion,
     gap_bounds,
     learned_chain,
-    length_bounds,
     spread,
 )
 from sweeps.rl_checks import length_ratio_criterion, star_rounds
-from sweeps.rl_variants import collapse_rate, collapse_rates, job_table, jobs_to_separate, rate_difference
+from sweeps.rl_variants import (
+    collapse_rate,
+    collapse_rates,
+    evaluation_interval,
+    job_table,
+    jobs_to_separate,
+    paired_differences,
+    paired_jobs,
+    paired_length_change,
+    rate_difference,
+    seeds_to_decide,
+)
 from sweeps.threshold import THRESHOLD, continue_probability
 
 EXPERIMENT = "rl_variants"
@@ -118,36 +129,6 @@ def judge_std_collapse(jobs: pd.DataFrame) -> Outcome:
           "hybrid score interval.", requires=(EXPERIMENT,))
 def std_collapse(ctx: Context) -> Outcome:
     return judge_std_collapse(variant_jobs(ctx.tables))
-
-
-def paired_length_change(pairs: pd.DataFrame, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """Mean over seeds of the paired differences of final length / d with its Student-t interval, which covers the
-    prompt sampling of each model's length too (each difference carries it); when every pair differs by exactly the
-    same amount (no spread to estimate), the pairs' own bounded-variance interval instead; one pair: (mean, −∞, ∞)."""
-    differences = pairs["difference"].to_numpy(dtype=float)
-    mean = float(differences.mean())
-    if len(differences) < 2:
-        return mean, -math.inf, math.inf
-    if np.ptp(differences) > 0:
-        return t_interval(differences, confidence)
-    # a difference of two bounded-variance mean lengths / d over each model's held-out prompts, lengths in [0, d + 1]
-    _, high = length_bounds(0.0, pairs["eval_prompts"], (pairs["task.d"] + 1) / pairs["task.d"], pairs=2)
-    half = float(np.mean(high))
-    return mean, mean - half, mean + half
-
-
-def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float = CONFIDENCE,
-                    resolution: float = 0.0, signed: bool = False) -> int | None:
-    """Seeds at which the paired interval of the mean difference (`paired_differences`: Student-t at ``confidence``
-    with the quantisation variance of ``resolution``, widened by it) would clear ``tolerance`` if the mean and sd held:
-    the mean itself when ``signed``, else its |·| (a gap); None if no number of seeds would (at most 1000)."""
-    mean = float(np.mean(differences)) if signed else abs(float(np.mean(differences)))
-    variance = float(np.var(differences, ddof=1)) if len(differences) > 1 else 0.0
-    sd, room = math.sqrt(variance + resolution ** 2 / 6), abs(mean - tolerance) - resolution
-    if room <= 0 or sd == 0:
-        return None
-    quantile = 0.5 + confidence / 2
-    return next((n for n in range(2, 1001) if stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n) < room), None)
 
 
 def judge_token_length(jobs: pd.DataFrame) -> Outcome:
@@ -294,58 +275,6 @@ SOLVE_INTERVAL = ("paired Student-t over seeds per (d, p_cot), the sd with the q
                   "and the interval widened by one evaluation interval each side (each solve is known to within "
                   "(s − every, s]), open on a side a pair only one arm solved cannot bound; {confidence:.2%} per "
                   "instance (Bonferroni over the instances)")
-
-
-def paired_jobs(jobs: pd.DataFrame, first: str, second: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """Jobs of variants ``first`` and ``second`` paired by (d, p_cot, seed) (same NTP stage and RL seed; the second's
-    columns suffixed ' other'), with iterations to solve ready to compare: a seed that only one arm solved enters at
-    that arm's budget, a lower bound of its cost, and is flagged (``unsolved`` / ``unsolved other``) so that
-    `paired_differences` leaves that side of the interval open.  Also returns the masks of those pairs and of the
-    pairs both solved at the first evaluation, where each cost is only known to be at most one evaluation interval
-    (a check whose pass they would help may leave them out: ``leave_out``)."""
-    pairs = jobs[jobs["variant"] == first].merge(jobs[jobs["variant"] == second], on=["task.d", "task.p_cot", "seed"],
-                                                 suffixes=("", " other"))
-    one_solved = pairs["solved_at"].isna() ^ pairs["solved_at other"].isna()
-    for suffix in ("", " other"):
-        pairs[f"unsolved{suffix}"] = one_solved & pairs[f"solved_at{suffix}"].isna()
-        pairs[f"solved_at{suffix}"] = pairs[f"solved_at{suffix}"].fillna(pairs[f"budget{suffix}"].where(one_solved))
-    at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (
-        pairs["solved_at other"] <= pairs["first_evaluation other"])
-    return pairs, one_solved, at_first
-
-
-def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, resolution: float = 0.0,
-                       leave_out: pd.Series | None = None) -> pd.DataFrame:
-    """Per (d, p_cot): the differences ``column`` other − ``column`` over seeds, their number, and an interval of
-    their mean (NaN with fewer than 2 pairs), the ``leave_out`` pairs and those missing either value dropped first.
-
-    The interval is Student-t at ``confidence``, and for iterations to solve, measured at evaluations ``resolution``
-    apart, each solve s is only known to lie in (s − resolution, s]: the per-seed error of a difference (two such
-    errors, up to ± resolution) is added to the sd as the variance resolution²/6 of a difference of two uniform ones
-    (so equal measured differences, whose sd is 0, do not give an interval of width 0), and the interval is widened
-    by ± resolution (the worst case of the errors' mean).  A pair where only one arm solved bounds its difference
-    from one side only (its unsolved arm entered at the budget, less than its true cost): the interval is open on
-    the side it cannot bound (−∞ when the first arm did not solve, +∞ when the other did not)."""
-    rows = []
-    kept = pairs if leave_out is None else pairs[~leave_out]
-    for (d, p_cot), group in kept.groupby(["task.d", "task.p_cot"], sort=True):
-        group = group.dropna(subset=[column, f"{column} other"])
-        differences = (group[f"{column} other"] - group[column]).to_numpy(dtype=float)
-        mean = low = high = np.nan
-        if len(differences) >= 2:
-            mean = float(differences.mean())
-            sd = math.sqrt(float(differences.var(ddof=1)) + resolution ** 2 / 6)
-            half = float(stats.t.ppf(0.5 + confidence / 2, len(differences) - 1)) * sd / math.sqrt(len(differences))
-            low, high = mean - half - resolution, mean + half + resolution
-            if column == "solved_at":
-                low = -math.inf if group["unsolved"].any() else low
-                high = math.inf if group["unsolved other"].any() else high
-        rows.append((f"d={d}, p_cot={p_cot:g}", differences, len(differences), mean, low, high))
-    return pd.DataFrame(rows, columns=["label", "differences", "pairs", "mean", "low", "high"])
-
-
-def evaluation_interval(pairs: pd.DataFrame) -> float:
-    return float(pairs["first_evaluation"].max()) if len(pairs) else 0.0
 
 
 def pair_notes(one_solved: pd.Series, left_out: pd.Series | None = None) -> str:

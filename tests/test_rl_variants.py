@@ -30,6 +30,7 @@ from sweeps.rl_variants import (
     jobs_to_separate,
     kl_floor,
     rate_difference,
+    seeds_to_decide,
     variant_table,
 )
 from toy.config import PostTrainRunConfig
@@ -444,7 +445,7 @@ def test_sequence_mean_speed_controls():
     # the same speed to within one evaluation: Δ 0 [−11.7, 11.7] holds 10, so 5 seeds cannot decide and the note names
     # the seeds that would; 10 such seeds exclude the margin ([−8.7, 8.7] < 10)
     same, detail = verdict(claim_id, *aggregation_speed_arms([2, 3, 4, 3, 2], [3, 2, 3, 4, 2]))
-    needed = rl_variants_checks.seeds_to_decide(np.array([5.0, -5, -5, 5, 0]), 10.0, resolution=5.0, signed=True)
+    needed = seeds_to_decide(np.array([5.0, -5, -5, 5, 0]), 10.0, resolution=5.0, signed=True)
     assert same == "inconclusive" and f"about {needed} seed pairs would decide it" in detail and 5 < needed <= 10
     assert verdict(claim_id, *aggregation_speed_arms([2, 3, 4, 3, 2] * 2, [3, 2, 3, 4, 2] * 2))[0] == "fails"
     assert verdict(claim_id, *aggregation_speed_arms([6, 7, 6, 7, 6], [2, 3, 2, 3, 2]))[0] == "fails"  # seqmean faster
@@ -468,13 +469,13 @@ def test_sequence_mean_speed_controls():
 
 def test_seeds_to_decide_counts_the_resolution():
     differences = np.array([20.0, 30.0, 25.0, 22.0, 28.0])  # mean 25, sd 4.1
-    plain, coarse = (rl_variants_checks.seeds_to_decide(differences, 10.0, resolution=r) for r in (0.0, 5.0))
+    plain, coarse = (seeds_to_decide(differences, 10.0, resolution=r) for r in (0.0, 5.0))
     assert plain < coarse  # a coarser evaluation grid needs more seeds to clear the same margin
     for n, r in ((plain, 0.0), (coarse, 5.0)):  # the fewest: at n the half-width fits in the room, at n − 1 not
         sd = math.sqrt(differences.var(ddof=1) + r ** 2 / 6)
         half = [stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k) for k in (n, n - 1)]
         assert half[0] < 15 - r <= half[1]
-    assert rl_variants_checks.seeds_to_decide(differences, 10.0, resolution=15.0) is None  # no room left
+    assert seeds_to_decide(differences, 10.0, resolution=15.0) is None  # no room left
     # signed: a mean of −25 is 35 below a margin of +10, where its |·| would be 15 above it
-    assert (rl_variants_checks.seeds_to_decide(-differences, 10.0, resolution=5.0, signed=True)
-            < rl_variants_checks.seeds_to_decide(-differences, 10.0, resolution=5.0))
+    assert (seeds_to_decide(-differences, 10.0, resolution=5.0, signed=True)
+            < seeds_to_decide(-differences, 10.0, resolution=5.0))
