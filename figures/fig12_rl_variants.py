@@ -6,8 +6,8 @@ length / d along RL (STaR: one iteration = one round), mean ± SE over the seeds
 theory (docs/research/parity_cot_rl.md §6.3): length → d and accuracy → 1 for every policy-gradient variant that keeps
 the chain's length as its only ascent direction.  Bottom row, one panel per d: the collapse rate of each variant over
 its jobs that solved, with its Wilson 95% interval (sweeps/rl_variants.py: after the first greedy accuracy ≥ 0.95,
-two consecutive later ones below 0.9 or with KL to the start above max(10 × its value at the solve, log(1/p_cot) + 10
-nats)); k/n above each point.
+two consecutive later ones below 0.9 or with KL to the start above max(10 × its value at the solve, log(1/p_cot) +
+0.625 nats per chain step)); k/n above each point.
 """
 
 from __future__ import annotations

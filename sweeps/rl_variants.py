@@ -13,18 +13,21 @@ Per job, from the evaluations (resolution: rl_eval.every):
 * final greedy accuracy, final sampled (T = eval temperature) mean length / chain length (d for the full chain), the
   largest sampled malformed rate of any evaluation, and s/iteration = the median of ``iteration_seconds``;
 * **collapse**: after first solving at iteration s, two consecutive later evaluations (iterations > s) each break a
-  rule: greedy accuracy < 0.9 (``FALLEN``), or KL to the start above max(10 × KL_s, log(1/p_cot) + 10 nats)
-  (``KL_JUMP``, `kl_floor`), with KL_s the last ``policy/kl_to_start`` logged at or before s (0 if none: at iteration 0
-  the policy is the start).  ``collapsed_at`` is the first of the two.  A dip that recovers at the next evaluation is
-  not a collapse, nor a break at the last evaluation alone (nothing confirms it).  The KL rule needs the KL stream
-  (the exact KL, whatever estimator a KL penalty uses; the TRL arm logs it at its evaluations since 2026-12-04), so for
-  STaR (and TRL jobs run before then) only the accuracy rule applies.
+  rule: greedy accuracy < 0.9 (``FALLEN``), or KL to the start above max(10 × KL_s, log(1/p_cot) + 0.625 nats per
+  chain step) (``KL_JUMP``, `kl_floor`), with KL_s the last ``policy/kl_to_start`` logged at or before s (0 if none:
+  at iteration 0 the policy is the start).  ``collapsed_at`` is the first of the two.  A dip that recovers at the next
+  evaluation is not a collapse, nor a break at the last evaluation alone (nothing confirms it).  The KL rule needs
+  the KL stream (the exact KL, whatever estimator a KL penalty uses; the TRL arm logs it at its evaluations since
+  2026-12-04), so for STaR (and TRL jobs run before then) only the accuracy rule applies.
   The floor: a solved policy answers with the chain, which the start samples with probability ≈ p_cot, so its KL to
-  the start is about log(1/p_cot) (1.39 nats at p_cot = 0.25, 2.30 at 0.1), plus what its sharper chain steps add:
-  in sweep_rl_variants at d = 16 (paper) healthy solved GRPO-family runs reach 1.4-2.6 nats at p_cot = 0.25 and up to
-  7.65 at 0.1 (a start whose chain steps were soft), so a 1-nat margin flagged healthy runs and a 5-nat one nearly
-  did; the collapses seen reach 34-78 nats (d = 16 PPO; the d = 50 record went 0.76 → 54).  The margin is set from
-  d = 16: a longer chain adds more sharpening, so check it against healthy runs at a new d.
+  the start is about log(1/p_cot) (1.39 nats at p_cot = 0.25, 2.30 at 0.1), plus what it moves at each of the
+  chain's states: the KL is a sum over the response's states, and a few 10⁻³ of probability moved onto tokens the
+  start gives 10⁻²⁰ costs ~0.04 nats per state, so the margin grows with the chain.  Measured in sweep_rl_variants
+  (paper), healthy solved GRPO-family runs reach 1.4-2.6 nats at d = 16, p_cot = 0.25, up to 7.65 at d = 16,
+  p_cot = 0.1 (0.33 nats per step above log(1/p_cot)), and one evaluation of 12.47 at d = 50, p_cot = 0.25 (0.22 per
+  step; 3-7 nats otherwise), where a fixed 10-nat margin (11.39) is crossed; the collapses seen reach 34-78 nats at
+  d = 16 (2-5 per step: PPO), and the d = 50 record went 0.76 → 54.  ``KL_MARGIN_PER_STEP`` = 10/16 keeps d = 16's
+  10-nat margin (1 and 5 nats flagged healthy runs there) and gives 31 nats at d = 50.
   A job that never solves cannot collapse: collapse rates are over the jobs that solved (at risk), with a Wilson
   interval over them (core/intervals.py), and `rate_difference` compares two rates (Newcombe's hybrid score interval).
 
@@ -50,7 +53,7 @@ from sweeps.rl_checks import SOLVED
 
 FALLEN = 0.9  # greedy accuracy below which a solved job has collapsed
 KL_JUMP = 10.0  # KL to the start above KL_JUMP × its value at the first solve is a collapse ...
-KL_MARGIN = 10.0  # ... when it is also this many nats above the KL of the solved policy (kl_floor)
+KL_MARGIN_PER_STEP = 10 / 16  # ... when it is also this many nats per chain step above log(1/p_cot) (kl_floor)
 KL_METRIC = "policy/kl_to_start"
 GREEDY, LENGTH, MALFORMED = "greedy/accuracy", "sampled/mean_length", "sampled/malformed"
 JOB_COLUMNS = ["job", "variant", "task.d", "task.p_cot", "seed", "learned", "budget", "eval_prompts",
@@ -60,10 +63,11 @@ JOB_COLUMNS = ["job", "variant", "task.d", "task.p_cot", "seed", "learned", "bud
                "collapsed_at", "collapse_cause"]
 
 
-def kl_floor(p_cot: float) -> float:
+def kl_floor(p_cot: float, chain: int) -> float:
     """The KL to the start below which no jump counts as a collapse: log(1/p_cot), about the KL of a policy that always
-    answers with the chain from a start that samples it with probability p_cot, plus ``KL_MARGIN``."""
-    return -math.log(p_cot) + KL_MARGIN if p_cot > 0 else math.inf
+    answers with the chain from a start that samples it with probability p_cot, plus ``KL_MARGIN_PER_STEP`` nats for
+    each of the ``chain`` steps (module docstring)."""
+    return -math.log(p_cot) + KL_MARGIN_PER_STEP * chain if p_cot > 0 else math.inf
 
 
 def detect_collapse(evaluations: pd.DataFrame, floor: float) -> dict:
@@ -119,7 +123,7 @@ def job_table(runs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                      "final_length_ratio": float(last[LENGTH]) / chains[run["job"]],
                      "max_malformed": float(evaluations[MALFORMED].max()),
                      "seconds_per_iteration": float(seconds.median()) if len(seconds) else math.nan}
-                    | detect_collapse(evaluations, kl_floor(float(run["task.p_cot"]))))
+                    | detect_collapse(evaluations, kl_floor(float(run["task.p_cot"]), chains[run["job"]])))
     return pd.DataFrame(rows, columns=JOB_COLUMNS)
 
 

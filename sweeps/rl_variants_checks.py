@@ -124,7 +124,8 @@ def judge_std_collapse(jobs: pd.DataFrame) -> Outcome:
               "job in ten), so that equal rates can fail the claim.",
     check="sweep_rl_variants, variants grpo_std vs grpo, jobs from a learned chain pooled over d, p_cot and seeds: "
           "collapse (sweeps/rl_variants.py: after the first evaluation with greedy accuracy ≥ 0.95, a later one below "
-          "0.9 or KL to the start above max(10 × its value at the solve, log(1/p_cot) + 10 nats), at two consecutive "
+          "0.9 or KL to the start above max(10 × its value at the solve, log(1/p_cot) + 0.625 nats per chain step), at "
+          "two consecutive "
           f"evaluations) rate over the solved jobs; the difference of the two rates ≥ {MORE_OFTEN} with Newcombe's "
           "hybrid score interval.", requires=(EXPERIMENT,))
 def std_collapse(ctx: Context) -> Outcome:

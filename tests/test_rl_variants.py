@@ -51,7 +51,7 @@ def evaluations(greedy, kl=None, every=5) -> pd.DataFrame:
     return frame if kl is None else frame.assign(**{"policy/kl_to_start": kl})
 
 
-FLOOR = kl_floor(0.25)  # log 4 + 10 = 11.39 nats
+FLOOR = kl_floor(0.25, 16)  # log 4 + 16 × 0.625 = 11.39 nats
 
 
 def test_solves_then_falls_is_a_collapse_at_the_first_of_two_evaluations_below_0_9():
@@ -78,7 +78,8 @@ def test_a_kl_jump_after_solving_is_a_collapse_even_at_full_accuracy():
 def test_a_policy_settling_at_the_kl_of_the_solved_policy_has_not_collapsed():
     # the always-long policy from a start that samples the chain with probability p_cot: KL log(1/p_cot), plus what
     # its sharper chain steps add
-    assert kl_floor(0.25) == pytest.approx(math.log(4) + 10) and kl_floor(0.1) == pytest.approx(math.log(10) + 10)
+    assert kl_floor(0.25, 16) == pytest.approx(math.log(4) + 10)
+    assert kl_floor(0.1, 16) == pytest.approx(math.log(10) + 10)
     # measured, d = 16, p_cot = 0.25 (grpo seed 2 and grpo_token seed 2 of the paper sweep): healthy runs wander up to
     # 2.47-2.58 nats with greedy ≥ 0.98; the old 1-nat margin (2.39) called that a collapse
     healthy = evaluations([0.5, 1.0, 1.0, 0.98, 1.0, 1.0], kl=[np.nan, 0.1, 1.8, 2.47, 2.58, 2.2])
@@ -87,10 +88,20 @@ def test_a_policy_settling_at_the_kl_of_the_solved_policy_has_not_collapsed():
     # measured, d = 16, p_cot = 0.1 (seed 3 of grpo, grpo_std, grpo_token, lr_*): a soft start's chain sharpens and
     # KL climbs to 7.65; solved early at a small KL, a 5-nat margin (7.30) would have called it a collapse
     climbing = evaluations([0.5, 1.0, 1.0, 1.0, 1.0, 1.0], kl=[np.nan, 0.3, 2.8, 5.7, 7.4, 7.65])
-    assert not detect_collapse(climbing, kl_floor(0.1))["collapsed"]
+    assert not detect_collapse(climbing, kl_floor(0.1, 16))["collapsed"]
     assert detect_collapse(climbing, math.log(10) + 5)["collapse_cause"] == "KL"
     found = detect_collapse(evaluations([0.5, 0.95, 1.0, 1.0, 1.0], kl=[np.nan, 0.05, 11.0, 12.0, 13.0]), FLOOR)
     assert (found["solved_at"], found["collapsed_at"]) == (5, 15)  # 11.0 is below the floor, 12 and 13 above
+    # measured, d = 50, p_cot = 0.25 (grpo seed 1): the KL sums over 50 states, and a healthy run spikes to 12.47 once
+    # and wanders 3-7 nats with greedy 1.0; a 10-nat margin would sit at 11.39, the per-step one at 32.6 (the d = 50
+    # record's collapse reached 54)
+    long_chain = evaluations([0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+                             kl=[np.nan, 0.06, 0.34, 1.45, 5.45, 12.47, 12.0, 4.99])
+    assert kl_floor(0.25, 50) == pytest.approx(math.log(4) + 50 * 10 / 16)
+    assert not detect_collapse(long_chain, kl_floor(0.25, 50))["collapsed"]
+    assert detect_collapse(long_chain, kl_floor(0.25, 16))["collapse_cause"] == "KL"
+    record = evaluations([0.5, 1.0, 1.0, 1.0, 1.0], kl=[np.nan, 0.76, 54.0, 54.0, 54.0])
+    assert detect_collapse(record, kl_floor(0.25, 50))["collapsed_at"] == 10
 
 
 def test_the_kl_at_the_solve_is_the_last_one_logged_by_then_and_zero_at_the_start():
