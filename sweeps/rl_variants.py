@@ -25,9 +25,11 @@ Per job, from the evaluations (resolution: rl_eval.every):
   start gives 10⁻²⁰ costs ~0.04 nats per state, so the margin grows with the chain.  Measured in sweep_rl_variants
   (paper), healthy solved GRPO-family runs reach 1.4-2.6 nats at d = 16, p_cot = 0.25, up to 7.65 at d = 16,
   p_cot = 0.1 (0.33 nats per step above log(1/p_cot)), and one evaluation of 12.47 at d = 50, p_cot = 0.25 (0.22 per
-  step; 3-7 nats otherwise), where a fixed 10-nat margin (11.39) is crossed; the collapses seen reach 34-78 nats at
-  d = 16 (2-5 per step: PPO), and the d = 50 record went 0.76 → 54.  ``KL_MARGIN_PER_STEP`` = 10/16 keeps d = 16's
-  10-nat margin (1 and 5 nats flagged healthy runs there) and gives 31 nats at d = 50.
+  step; 3-7 nats otherwise), above a fixed 10-nat margin (11.39) once: two such evaluations in a row would have been
+  called a collapse.  The collapses seen reach 34-78 nats at d = 16 (2-5 per step: PPO), and the d = 50 record went
+  0.76 → 54.  ``KL_MARGIN_PER_STEP`` = 10/16 keeps d = 16's 10-nat margin (1 and 5 nats flagged healthy runs there)
+  and gives 31 nats at d = 50; the price: a collapse whose KL sits in a few states, not along the chain, must pass
+  32.6 nats at d = 50 to be caught by the KL rule (the accuracy rule still applies).
   A job that never solves cannot collapse: collapse rates are over the jobs that solved (at risk), with a Wilson
   interval over them (core/intervals.py), and `rate_difference` compares two rates (Newcombe's hybrid score interval).
 
@@ -222,12 +224,16 @@ def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, reso
     their mean (NaN with fewer than 2 pairs), the ``leave_out`` pairs and those missing either value dropped first.
 
     The interval is Student-t at ``confidence``, and for iterations to solve, measured at evaluations ``resolution``
-    apart, each solve s is only known to lie in (s − resolution, s]: the per-seed error of a difference (two such
-    errors, up to ± resolution) is added to the sd as the variance resolution²/6 of a difference of two uniform ones
-    (so equal measured differences, whose sd is 0, do not give an interval of width 0), and the interval is widened
-    by ± resolution (the worst case of the errors' mean).  A pair where only one arm solved bounds its difference
-    from one side only (its unsolved arm entered at the budget, less than its true cost): the interval is open on
-    the side it cannot bound (−∞ when the first arm did not solve, +∞ when the other did not)."""
+    apart, each solve s is only known to lie in (s − resolution, s] (assuming greedy accuracy does not cross the
+    criterion and fall back between two evaluations): the interval is widened by ± resolution (the worst case of the
+    quantisation errors' mean), and the variance resolution²/6 of a difference of two uniform errors is added to the
+    sample variance, an allowance for a measured spread that understates the true one (equal measured differences,
+    whose sd is 0, would otherwise give the seeds no spread at all).  Under independent uniform errors the sample
+    variance already holds that term, so the interval is conservative, not exact: it can leave undecided what a
+    finer evaluation grid would decide, never turn a pass into a fail.  A pair where only one arm solved bounds its
+    difference from one side only (its unsolved arm entered at the budget, less than its true cost): the interval is
+    open on the side it cannot bound (−∞ when the first arm did not solve, +∞ when the other did not), and its other
+    side uses the budget as a value (approximate: a censored value can shrink the sample sd)."""
     rows = []
     kept = pairs if leave_out is None else pairs[~leave_out]
     for (d, p_cot), group in kept.groupby(["task.d", "task.p_cot"], sort=True):
@@ -246,8 +252,8 @@ def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, reso
 
 
 def evaluation_interval(pairs: pd.DataFrame) -> float:
-    """Iterations between two evaluations of the paired jobs (the resolution of their solves)."""
-    return float(pairs["first_evaluation"].max()) if len(pairs) else 0.0
+    """Iterations between two evaluations of the paired jobs, the coarser arm's (the resolution of their solves)."""
+    return float(pairs[["first_evaluation", "first_evaluation other"]].max().max()) if len(pairs) else 0.0
 
 
 def censored_median(solved_at: pd.Series, budget: int) -> str:

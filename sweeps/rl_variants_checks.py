@@ -278,11 +278,13 @@ SOLVE_INTERVAL = ("paired Student-t over seeds per (d, p_cot), the sd with the q
                   "instance (Bonferroni over the instances)")
 
 
-def pair_notes(one_solved: pd.Series, left_out: pd.Series | None = None) -> str:
-    """What the detail says about pairs only one arm solved and about ``left_out`` (both solved at the first
-    evaluation) pairs."""
+def pair_notes(pairs: pd.DataFrame, one_solved: pd.Series, left_out: pd.Series | None = None) -> str:
+    """What the detail says about pairs only one arm solved, pairs neither solved (no difference: left out) and
+    ``left_out`` (both solved at the first evaluation) pairs."""
+    neither = int((pairs["solved_at"].isna() & pairs["solved_at other"].isna()).sum()) if len(pairs) else 0
     return ((f"{int(one_solved.sum())} pair(s) where only one arm solved, entered at its budget (the interval open on "
              "the side that bound cannot close). " if one_solved.any() else "")
+            + (f"{neither} pair(s) neither arm solved, left out of the iterations. " if neither else "")
             + (f"{int(left_out.sum())} pair(s) solved at the first evaluation in both arms: resolution-limited, left "
                "out of the iterations (evaluate more often: rl_eval.every=1). "
                if left_out is not None and left_out.any() else ""))
@@ -306,11 +308,17 @@ def judge_sequence_mean_speed(jobs: pd.DataFrame) -> Outcome:
     notes = []
     for row in frame.itertuples():
         if row.low < criterion.tolerance <= row.high:  # undecided: say what would decide it
-            needed = seeds_to_decide(row.differences, criterion.tolerance, confidence, resolution=every, signed=True)
-            notes.append(f"{row.label} undecided: " + (f"about {needed} seed pairs would decide it" if needed else
-                                                       "the resolution, not the seeds, limits it: rl_eval.every=1"))
+            # the side that would have to clear the margin is open: a pair one arm never solved keeps it open
+            open_side = math.isinf(row.low if row.mean >= criterion.tolerance else row.high)
+            needed = None if open_side else seeds_to_decide(row.differences, criterion.tolerance, confidence,
+                                                             resolution=every, signed=True)
+            notes.append(f"{row.label} undecided: " + (
+                "a pair only one arm solved keeps the interval open: a longer RL budget, not more seeds, would decide "
+                "it" if open_side else f"about {needed} seed pairs would decide it" if needed else
+                "the resolution, not the seeds, limits it: rl_eval.every=1"))
+    notes = f"{'; '.join(notes)}. " if notes else ""
     return Outcome([criterion], measured={"pairs": len(pairs), "evaluation interval": every},
-                   detail=f"{detail}. {'; '.join(notes) + '. ' if notes else ''}{pair_notes(one_solved)}".strip(),
+                   detail=f"{detail}. {notes}{pair_notes(pairs, one_solved)}".strip(),
                    tables={"pairs": pairs[["task.d", "task.p_cot", "seed", "solved_at", "solved_at other"]].rename(
                        columns={"solved_at": "grpo_token", "solved_at other": "grpo_seqmean"}).to_dict("records")}
                    if len(pairs) else {})
@@ -353,15 +361,16 @@ def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
              f"paired Student-t {confidence:.2%} over seeds per (d, p_cot) (Bonferroni over the instances)")):
         frame = paired_differences(pairs, column, confidence, widening, leave_out)
         gap, near, far = gap_bounds(frame["mean"], frame["low"], frame["high"], 0.0)
-        criteria.append(Criterion(f"|Δ {name}| (TRL − suite) ≤ {tolerance:g}", np.nan_to_num(gap), tolerance, "<=",
-                                  low=np.nan_to_num(near), high=np.nan_to_num(far), interval=interval,
+        gap, near, far = (np.where(np.isnan(a), 0.0, a) for a in (gap, near, far))  # uninformative rows: 0, not NaN
+        criteria.append(Criterion(f"|Δ {name}| (TRL − suite) ≤ {tolerance:g}", gap, tolerance, "<=",
+                                  low=near, high=far, interval=interval,
                                   informative=frame["mean"].notna().to_numpy(), labels=list(frame["label"])))
     ratio = (pairs["seconds_per_iteration other"] / pairs["seconds_per_iteration"]).median() if len(pairs) else None
     how = ("Run the TRL arm with `pip install -e '.[trl]'` and `python -m sweeps.pipeline -m "
            "experiment=sweep_rl_variants variant=grpo,trl_grpo hydra/launcher=local`.")
     return Outcome(criteria, measured={"pairs": len(pairs), "s/iteration TRL / suite (median)": ratio},
                    detail=(f"{len(pairs)} seed pairs; median s/iteration ratio TRL / suite {ratio:.2f}. " if len(pairs)
-                           else "No job of the TRL arm. ") + pair_notes(one_solved, at_first) + how,
+                           else "No job of the TRL arm. ") + pair_notes(pairs, one_solved, at_first) + how,
                    tables={"pairs": pairs[["task.d", "task.p_cot", "seed", "solved_at", "solved_at other",
                                            "final_length_ratio", "final_length_ratio other"]].rename(
                        columns=lambda c: c.replace(" other", " trl")).to_dict("records")} if len(pairs) else {})

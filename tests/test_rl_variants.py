@@ -92,14 +92,17 @@ def test_a_policy_settling_at_the_kl_of_the_solved_policy_has_not_collapsed():
     assert detect_collapse(climbing, math.log(10) + 5)["collapse_cause"] == "KL"
     found = detect_collapse(evaluations([0.5, 0.95, 1.0, 1.0, 1.0], kl=[np.nan, 0.05, 11.0, 12.0, 13.0]), FLOOR)
     assert (found["solved_at"], found["collapsed_at"]) == (5, 15)  # 11.0 is below the floor, 12 and 13 above
-    # measured, d = 50, p_cot = 0.25 (grpo seed 1): the KL sums over 50 states, and a healthy run spikes to 12.47 once
-    # and wanders 3-7 nats with greedy 1.0; a 10-nat margin would sit at 11.39, the per-step one at 32.6 (the d = 50
-    # record's collapse reached 54)
-    long_chain = evaluations([0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-                             kl=[np.nan, 0.06, 0.34, 1.45, 5.45, 12.47, 12.0, 4.99])
+    # measured, d = 50, p_cot = 0.25 (grpo seed 1, iterations 0-45 of the paper sweep): the KL sums over 50 states; a
+    # healthy run touches 12.47 once, above d = 16's floor (11.39), then wanders 3-7 nats. The two-evaluation rule kept
+    # it from a false collapse; had two such evaluations come in a row (hypothetical), only the per-step margin (d = 50
+    # floor 32.6) keeps them from being one
+    measured = evaluations([0.5, 1.0, 1.0, 1.0, 1.0, 0.995, 1.0, 1.0, 1.0, 1.0],
+                           kl=[np.nan, 0.06, 0.34, 0.51, 1.45, 5.45, 12.47, 4.59, 4.99, 5.92])
     assert kl_floor(0.25, 50) == pytest.approx(math.log(4) + 50 * 10 / 16)
-    assert not detect_collapse(long_chain, kl_floor(0.25, 50))["collapsed"]
-    assert detect_collapse(long_chain, kl_floor(0.25, 16))["collapse_cause"] == "KL"
+    assert not any(detect_collapse(measured, kl_floor(0.25, chain))["collapsed"] for chain in (16, 50))
+    twice = measured.assign(**{"policy/kl_to_start": measured["policy/kl_to_start"].replace(4.59, 12.4)})
+    assert detect_collapse(twice, kl_floor(0.25, 16))["collapse_cause"] == "KL"
+    assert not detect_collapse(twice, kl_floor(0.25, 50))["collapsed"]
     record = evaluations([0.5, 1.0, 1.0, 1.0, 1.0], kl=[np.nan, 0.76, 54.0, 54.0, 54.0])
     assert detect_collapse(record, kl_floor(0.25, 50))["collapsed_at"] == 10
 
@@ -111,6 +114,16 @@ def test_the_kl_at_the_solve_is_the_last_one_logged_by_then_and_zero_at_the_star
     # KL not logged at the solve itself: the last value logged before it (2.0) sets the limit 20
     found = detect_collapse(evaluations([0.5, 0.7, 0.96, 1.0, 1.0], kl=[np.nan, 2.0, np.nan, 19.0, 19.5]), FLOOR)
     assert found["kl_at_solve"] == 2.0 and not found["collapsed"]
+
+
+def test_the_job_table_gives_each_job_the_kl_floor_of_its_own_chain():
+    # the same stream (solved at a small KL, then 15 nats at two evaluations): a collapse for a 16-step chain (floor
+    # 11.39), not for a 50-step one (32.6)
+    stream = {"greedy": [0.5, 1.0, 1.0, 1.0, 1.0], "kl": [np.nan, 0.1, 15.0, 15.0, 15.0]}
+    runs, steps = tables(scripted_job("d16", "grpo", stream["greedy"], kl=stream["kl"], d=16),
+                         scripted_job("d50", "grpo", stream["greedy"], kl=stream["kl"], d=50, seed=1))
+    collapsed = job_table(runs, steps).set_index("job")["collapsed"]
+    assert collapsed["d16"] and not collapsed["d50"]
 
 
 def test_a_job_that_never_solves_cannot_collapse():
@@ -426,7 +439,8 @@ def test_trl_agreement_controls():
     # Δ mean 1, t-interval with sd² + 5²/6: [−2.8, 4.8], widened by the resolution 5: [−7.8, 9.8], inside ±10
     assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [2, 3, 4, 3, 3]))[0] == "holds"
     # TRL one evaluation later in every seed: equal measured differences (sd 0), but each solve is only known to ± 5:
-    # the quantisation variance 5²/6 and the ± 5 widening give [−2.5, 12.5], which 5 seeds cannot bring inside ±10
+    # the quantisation variance 5²/6 and the ± 5 widening give [−2.5, 12.5]; no number of seeds brings 5 + 5 + t·sd/√n
+    # inside 10 (the interval is conservative there): only a finer evaluation grid (rl_eval.every=1) would
     assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [3, 4, 5, 4, 3]))[0] == "inconclusive"
     # seed-to-seed differences of ±5 iterations: [−6.7, 6.7] widened to ±11.7 straddles 10, so 5 seeds cannot decide
     assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [3, 2, 3, 4, 2]))[0] == "inconclusive"
@@ -434,6 +448,11 @@ def test_trl_agreement_controls():
     # TRL never solves: each pair enters at its budget (35), at least 15 iterations later: fails, not left out
     never, detail = verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [8, 8, 8, 8, 8]))
     assert never == "fails" and "5 pair(s) where only one arm solved" in detail
+    # the suite never solves and TRL does (15-25 iterations sooner than the suite's budget): fails the other way
+    assert verdict(claim_id, *trainer_arms([8] * 5, [2, 3, 4, 3, 2]))[0] == "fails"
+    # 9 seeds equal and the 10th where TRL never solves but the suite solved at its last evaluation (Δ 0 at the
+    # budget): the finite interval alone would hold (|Δ| ≤ 6.5), but that pair leaves its upper side open
+    assert verdict(claim_id, *trainer_arms([2] * 9 + [7], [2] * 9 + [8]))[0] == "inconclusive"
     assert verdict(claim_id, *trainer_arms([2, 3, 4, 3, 2], [2, 3, 4, 3, 3], trl_length=0.5))[0] == "holds-with-caveat"
     assert verdict(claim_id, *trainer_arms([2, 3, 4], []))[0] == "inconclusive"  # no TRL job: nothing to compare
     # every job solved at the first evaluation (iteration 5): only the resolution is measured, not the agreement
@@ -469,8 +488,11 @@ def test_sequence_mean_speed_controls():
     # seqmean never solves (entered at its budget, 55, a lower bound): the difference is bounded from below: holds
     never, detail = verdict(claim_id, *aggregation_speed_arms([2, 3, 2, 3, 2], [12] * 5))
     assert never == "holds" and "5 pair(s) where only one arm solved" in detail
-    # grpo_token never solves in one seed: that pair bounds the difference from above only, so nothing can hold
-    assert verdict(claim_id, *aggregation_speed_arms([2, 3, 2, 3, 12], [7, 8, 7, 8, 9]))[0] == "inconclusive"
+    # grpo_token never solves in one seed: that pair bounds the difference from above only, so nothing can hold. Here
+    # the finite interval alone would pass (9 seeds 50 iterations slower, the 10th at 0 at the budget: [28.6, 61.4]),
+    # and the open side is what blocks it; the note asks for a longer budget, not seeds
+    blocked, detail = verdict(claim_id, *aggregation_speed_arms([1] * 9 + [12], [11] * 10))
+    assert blocked == "inconclusive" and "a longer RL budget, not more seeds" in detail
     # both arms at the first evaluation are kept: equal speed to within one interval. 3 seeds: [−10.1, 10.1], open;
     # 5 seeds: [−7.5, 7.5] < 10, a slowdown of two intervals is excluded
     assert verdict(claim_id, *aggregation_speed_arms([1, 1, 1], [1, 1, 1]))[0] == "inconclusive"

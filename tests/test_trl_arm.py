@@ -12,7 +12,7 @@ import torch
 
 from core.runio import METRICS, SUMMARY
 from toy.config import EvalConfig, GPTConfig, PostTrainRunConfig, RLConfig, TaskConfig
-from toy.evaluate import with_separator
+from toy.evaluate import held_out_prompts, with_separator
 from toy.export import export, gpt2_layout, gpt2_name
 from toy.models import build_model, load_checkpoint, save_checkpoint
 from toy.parity import EOS, PAD, SEP, ParityLayout, sample_batch
@@ -255,6 +255,12 @@ def test_tiny_trl_run_writes_the_suites_records(ntp_run, tmp_path):
         assert 0 <= record["rollout/malformed"] <= 1 and 0 <= record["rollout/mean_length"] <= LAYOUT.max_response_len
         assert record["policy/kl_to_start"] >= 0  # every iteration is evaluated here (eval.every = 1)
     assert (tmp_path / "arm" / SUMMARY).exists() and summary["iterations"] == 3
+    # the logger's KL is kl_to_start of the weights it evaluated against the start, on the first P·G held-out prompts
+    start, _, _ = load_checkpoint(ntp_run)
+    final, _, _ = load_checkpoint(tmp_path / "arm")  # the iteration-3 weights
+    expected = kl_to_start(final, start, LAYOUT, held_out_prompts(LAYOUT, cfg.eval.prompts, cfg.eval.seed)[:16],
+                           cfg.rl.temperature, cfg.seed + 3)
+    assert records[-1]["policy/kl_to_start"] == pytest.approx(expected, rel=1e-6) and expected > 0
     assert summary["arm"]["trainer"] == "trl.GRPOTrainer"
     start, _, _ = load_checkpoint(ntp_run)
     trained, task, _ = load_checkpoint(tmp_path / "arm")

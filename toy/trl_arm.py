@@ -166,7 +166,9 @@ def kl_to_start(policy: torch.nn.Module, start: torch.nn.Module, layout: ParityL
     """``policy/kl_to_start`` as toy/policy_gradient.py logs it: the exact per-state KL(π_T ‖ π_start,T) over the
     three response tokens, summed over each response's positions and averaged over responses, here on one response
     per prompt of ``x`` sampled from the policy at ``temperature`` (the suite uses its iteration's rollouts: the same
-    expectation, E_π[log π(r) − log π_start(r)] of whole responses, from other draws)."""
+    expectation, E_π[log π(r) − log π_start(r)] of whole responses, from other draws).  The arm logs it for the
+    weights after iteration s's update, those its held-out metrics evaluate; the suite's record at s is the KL of
+    the policy that sampled iteration s, one update earlier."""
     prompts = with_separator(x)
     with torch.no_grad():
         responses = generate(policy, prompts, layout.max_response_len, temperature,
@@ -180,8 +182,8 @@ def kl_to_start(policy: torch.nn.Module, start: torch.nn.Module, layout: ParityL
 def iteration_logger(cfg: PostTrainRunConfig, layout: ParityLayout, policy, start: torch.nn.Module,
                      reward: ParityReward, eval_x: torch.Tensor, log: MetricsLog, started: float):
     """A TrainerCallback that writes one record per iteration (rollout statistics, ``iteration_seconds`` and, every
-    ``eval.every`` iterations, the held-out metrics and the KL to the ``start`` model on as many held-out prompts as
-    an iteration has rollouts) and stops training at the solve criterion."""
+    ``eval.every`` iterations, the held-out metrics and the KL to the ``start`` model on up to as many held-out
+    prompts as an iteration has rollouts) and stops training at the solve criterion."""
     from transformers import TrainerCallback
 
     class IterationLog(TrainerCallback):
