@@ -67,6 +67,13 @@ def plot(runs: pd.DataFrame, steps: pd.DataFrame) -> Figure:
                title=f"collapse after solving, d = {d}")
     for column in range(len(sizes), axes.shape[1]):
         axes[2, column].axis("off")
-    if axes[0, len(columns) - 1].get_lines():
-        axes[0, len(columns) - 1].legend(loc="center left", bbox_to_anchor=(1.02, 0.0), fontsize=5.5)
+    # one legend for every variant of any column (each column draws only its own), by name, first label kept
+    entries: dict[str, tuple] = {}
+    for ax in axes[0, :len(columns)]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label.split(" (")[0], (handle, label))
+    if entries:
+        handles, labels = zip(*(entries[name] for name in sorted(entries)), strict=True)
+        axes[0, len(columns) - 1].legend(handles, labels, loc="center left", bbox_to_anchor=(1.02, 0.0),
+                                         fontsize=5.5)
     return finish(fig, "dotted: solved / full chain; bottom: Wilson 95% over the jobs that solved, pooled over p_cot")

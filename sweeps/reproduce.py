@@ -89,8 +89,10 @@ EXPECTED_CORE_SECONDS = {
     "sweep_scaling_ntp_quick": 70,
     # endogenous_rl, scaling_ntp, scaling_rl, scaling_linear_rounds (with the refit check), scaling_linear_grpo: sums
     # of their jobs' stage seconds at paper size (niced, shared cores); scaling_linear's d = 32 part estimated;
-    # rl_variants: its d = 16 half measured (120 of its jobs, 15,650), the d = 50 half estimated
-    "sweep_rl_variants": 55000, "sweep_endogenous_rl": 29000, "sweep_fig3_rl_curves": 12000,
+    # rl_variants: measured 120 d = 16 jobs (15,650) and 25 d = 50 jobs with their 5 NTP stages (11,800: a d = 50 job
+    # costs ~4x its d = 16 twin), the rest (d = 50's other 125 jobs and 5 stages, d = 16's 40 jobs at p_cot = 0.1)
+    # estimated from them
+    "sweep_rl_variants": 90000, "sweep_endogenous_rl": 29000, "sweep_fig3_rl_curves": 12000,
     "sweep_scaling_ntp": 12000, "sweep_fig2_threshold": 11200, "sweep_scaling_linear": 24000,
     "sweep_scaling_linear_laws": 7000, "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400,
     "sweep_scaling_linear_grpo": 7400, "sweep_scaling_rl": 3200, "sweep_d50": 2300, "sweep_scaling_linear_rounds": 2300,

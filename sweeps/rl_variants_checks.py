@@ -146,9 +146,11 @@ def judge_token_length(jobs: pd.DataFrame) -> Outcome:
                      "near": float(near), "far": float(far)})
         if near < LENGTH_CHANGE <= far:  # undecided: say what would decide it
             needed = seeds_to_decide(group["difference"].to_numpy(), LENGTH_CHANGE, confidence)
+            agree = np.ptp(group["difference"].to_numpy(dtype=float)) == 0
             notes.append(f"d={d}, p_cot={p_cot:g} undecided: " + (
                 f"about {needed} seeds would decide it" if needed else
-                "the seeds agree, so more held-out prompts per model (or Δ sits on the tolerance)"))
+                "the seeds agree, so more held-out prompts per model would" if agree else
+                f"|Δ| = {abs(mean):.3f} sits too near the tolerance for any practical number of seeds"))
     frame = pd.DataFrame(rows, columns=["label", "pairs", "mean", "gap", "near", "far"])
     criterion = Criterion(f"|Δ final length / d| (dapo − grpo) ≥ {LENGTH_CHANGE}", frame["gap"].to_numpy(),
                           LENGTH_CHANGE, ">=", low=frame["near"].to_numpy(), high=frame["far"].to_numpy(),
