@@ -133,7 +133,7 @@ def test_experiment_composes_with_each_launcher(experiment, launcher, target):
     cfg = compose_with_hydra([f"experiment={experiment}", f"hydra/launcher={launcher}"])
     assert cfg.hydra.launcher._target_.endswith(target) and cfg.hydra.sweep.dir.startswith(f"{results_root()}/sweeps/")
     job_dir_name = OmegaConf.to_container(cfg.hydra.sweep)["subdir"]  # unresolved: compose has no job overrides
-    assert job_dir_name == "${hydra.job.override_dirname}" and cfg.threads == 1
+    assert job_dir_name == "${path_safe:${hydra.job.override_dirname}}" and cfg.threads == 1  # core/paths.py
 
 
 def test_launcher_presets_compose():
