@@ -356,12 +356,12 @@ def judge_trl_agreement(jobs: pd.DataFrame) -> Outcome:
     every = evaluation_interval(pairs)
     confidence = bonferroni(pairs.groupby(["task.d", "task.p_cot"]).ngroups)  # 'for-all': a fail is a union
     criteria = []
-    for column, name, tolerance, widening, leave_out, interval in (
+    for column, name, tolerance, resolution, leave_out, interval in (
             ("solved_at", "iterations to solve", EVALUATIONS_APART * every, every, at_first,
              SOLVE_INTERVAL.format(confidence=confidence)),
             ("final_length_ratio", "final length / d", LENGTH_CHANGE, 0.0, None,
              f"paired Student-t {confidence:.2%} over seeds per (d, p_cot) (Bonferroni over the instances)")):
-        frame = paired_differences(pairs, column, confidence, widening, leave_out)
+        frame = paired_differences(pairs, column, confidence, resolution, leave_out)
         gap, near, far = gap_bounds(frame["mean"], frame["low"], frame["high"], 0.0)
         gap, near, far = (np.where(np.isnan(a), 0.0, a) for a in (gap, near, far))  # uninformative rows: 0, not NaN
         criteria.append(Criterion(f"|Δ {name}| (TRL − suite) ≤ {tolerance:g}", gap, tolerance, "<=",
