@@ -97,6 +97,8 @@ EXPECTED_CORE_SECONDS = {
     "sweep_scaling_linear_laws": 7000, "sweep_ablations": 6000, "sweep_fig1_ntp_vs_rl": 4400,
     "sweep_scaling_linear_grpo": 7400, "sweep_scaling_rl": 3200, "sweep_d50": 2300, "sweep_scaling_linear_rounds": 2300,
     "sweep_fig4_star": 1500,
+    # rl_variants_fresh: 5 d = 50 NTP stages (660-860 s each in sweep_rl_variants) and 10 GRPO jobs (~300-500 s)
+    "sweep_rl_variants_fresh": 8300,
 }
 
 

@@ -72,9 +72,9 @@ def bonferroni(instances: int) -> float:
     return 1 - (1 - CONFIDENCE) / max(instances, 1)
 
 
-def variant_jobs(tables: Tables) -> pd.DataFrame:
+def variant_jobs(tables: Tables, experiment: str = EXPERIMENT) -> pd.DataFrame:
     """sweeps/rl_variants.py's job table of the sweep, only the jobs whose RL start learned the chain."""
-    jobs = job_table(*tables[EXPERIMENT])
+    jobs = job_table(*tables[experiment])
     return jobs[jobs["learned"]]
 
 
@@ -90,20 +90,21 @@ def rate_text(rate: dict) -> str:
             if rate["at_risk"] else "no solved job")
 
 
-def judge_std_collapse(jobs: pd.DataFrame) -> Outcome:
-    std, plain = (jobs[jobs["variant"] == variant] for variant in ("grpo_std", "grpo"))
-    rate_std, rate_plain = collapse_rate(std), collapse_rate(plain)
-    informative = bool(rate_std["at_risk"] and rate_plain["at_risk"])
-    difference = rate_difference(rate_std["collapsed"], rate_std["at_risk"], rate_plain["collapsed"],
-                                 rate_plain["at_risk"]) if informative else (0.0, 0.0, 0.0)
-    criterion = Criterion("collapse rate: std-normalised − plain GRPO", difference[0], MORE_OFTEN, ">=",
-                          low=difference[1],
-                          high=difference[2], interval=NEWCOMBE, informative=[informative],
-                          labels=["pooled over d, p_cot, seeds"])
-    per_d = collapse_rates(pd.concat([std, plain]), ["variant", "task.d"])
-    detail = f"collapsed / solved: grpo_std {rate_text(rate_std)}; grpo {rate_text(rate_plain)}."
+def judge_collapse_excess(jobs: pd.DataFrame, variant: str, baseline: str, pooled: str) -> Outcome:
+    """Does ``variant`` collapse more often than ``baseline`` by at least MORE_OFTEN?  Each rate over its solved jobs
+    among ``jobs`` (pooled over ``pooled``, the words the ledger shows), the difference with Newcombe's interval."""
+    arm, base = (jobs[jobs["variant"] == name] for name in (variant, baseline))
+    rate_arm, rate_base = collapse_rate(arm), collapse_rate(base)
+    informative = bool(rate_arm["at_risk"] and rate_base["at_risk"])
+    difference = rate_difference(rate_arm["collapsed"], rate_arm["at_risk"], rate_base["collapsed"],
+                                 rate_base["at_risk"]) if informative else (0.0, 0.0, 0.0)
+    criterion = Criterion(f"collapse rate: {variant} − {baseline}", difference[0], MORE_OFTEN, ">=",
+                          low=difference[1], high=difference[2], interval=NEWCOMBE, informative=[informative],
+                          labels=[pooled])
+    per_d = collapse_rates(pd.concat([arm, base]), ["variant", "task.d"])
+    detail = f"collapsed / solved: {variant} {rate_text(rate_arm)}; {baseline} {rate_text(rate_base)}."
     if informative:
-        needed = jobs_to_separate(rate_std["rate"], rate_plain["rate"], MORE_OFTEN)
+        needed = jobs_to_separate(rate_arm["rate"], rate_base["rate"], MORE_OFTEN)
         detail += (f" Difference {difference[0]:.2f} [{difference[1]:.2f}, {difference[2]:.2f}] against "
                    f"{MORE_OFTEN}." + (
                        "" if difference[1] > MORE_OFTEN or difference[2] < MORE_OFTEN else
@@ -129,7 +130,38 @@ def judge_std_collapse(jobs: pd.DataFrame) -> Outcome:
           f"evaluations) rate over the solved jobs; the difference of the two rates ≥ {MORE_OFTEN} with Newcombe's "
           "hybrid score interval.", requires=(EXPERIMENT,))
 def std_collapse(ctx: Context) -> Outcome:
-    return judge_std_collapse(variant_jobs(ctx.tables))
+    return judge_collapse_excess(variant_jobs(ctx.tables), "grpo_std", "grpo", "pooled over d, p_cot, seeds")
+
+
+# The per-sequence mean's instability at d = 50 was seen on seeds 0-4 (4 of 5 collapses against 0 of 5 for dapo:
+# docs/research/parity_cot_rl.md §6.6); a test on the seeds that suggested it is no test, so its claim reads only
+# seeds from FRESH_SEEDS on, run in a sweep of their own (conf/experiment/sweep_rl_variants_fresh.yaml: 5-9), and was
+# stated before they were run.
+FRESH_EXPERIMENT, FRESH_SEEDS = "rl_variants_fresh", 5
+LONG_CHAIN = 50  # the chain length at which the instability was seen
+
+
+@claim(
+    id="parity.rl_variants.sequence_mean_collapses_more", kind="reading", quantifier="on-average",
+    source="Yu et al. 2025 (DAPO §3.3: the sample-level loss cannot penalise undesirable patterns in long samples and "
+           "'leads to an unhealthy increase in entropy and response length'), and this suite's own record: at d = 50, "
+           "p_cot = 0.25, seeds 0-4 of sweep_rl_variants, grpo_seqmean collapsed in 4 of 5 seeds against 0 of 5 for "
+           "grpo_token (docs/research/parity_cot_rl.md §6.6), a hypothesis stated here on 2026-12-04 before fresh "
+           f"seeds were run; reading: more often by at least {MORE_OFTEN}, on seeds the hypothesis was not formed on",
+    statement="At chain length d = 50, GRPO with the per-sequence mean aggregation (each response's token mean, then "
+              "the mean over responses: published GRPO, TRL's loss_type='grpo') collapses after solving more often "
+              "than with per-token aggregation over the batch (DAPO, loss_type='dapo'), from the same NTP starts.",
+    check=f"sweep_rl_variants_fresh (seeds {FRESH_SEEDS}-9 of sweep_rl_variants at d = {LONG_CHAIN}, p_cot = 0.25), "
+          f"variants grpo_seqmean vs grpo_token, jobs from a learned chain at d = {LONG_CHAIN} with seed ≥ "
+          f"{FRESH_SEEDS} only (seeds 0-4 formed the hypothesis), pooled over p_cot: collapse as in "
+          "parity.rl_variants.std_normalisation_collapses_more, rate over the solved jobs; the difference of the two "
+          f"rates ≥ {MORE_OFTEN} with Newcombe's hybrid score interval. With 5 jobs per arm it holds only if the "
+          "per-sequence mean collapses in at least 4 (4/5 vs 0/5: lower end 0.20), so 5 fresh seeds can confirm a "
+          "strong effect and cannot refute one (0/5 vs 0/5: upper end 0.43).", requires=(FRESH_EXPERIMENT,))
+def sequence_mean_collapse(ctx: Context) -> Outcome:
+    jobs = variant_jobs(ctx.tables, FRESH_EXPERIMENT)
+    fresh = jobs[(jobs["task.d"] == LONG_CHAIN) & (jobs["seed"] >= FRESH_SEEDS)]
+    return judge_collapse_excess(fresh, "grpo_seqmean", "grpo_token", f"d={LONG_CHAIN}, seeds ≥ {FRESH_SEEDS}")
 
 
 def judge_token_length(jobs: pd.DataFrame) -> Outcome:

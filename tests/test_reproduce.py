@@ -35,7 +35,7 @@ def test_commands_cover_every_sweep_and_the_ledger_costliest_first_then_the_read
                                "sweep_scaling_rl_quick"]
     assert {"sweep_d50", "sweep_ablations", "sweep_fig4_star", "sweep_scaling_linear_laws",
             "sweep_endogenous_rl"} <= set(SWEEPS["paper"]) <= set(EXPECTED_CORE_SECONDS)
-    assert len(SWEEPS["paper"]) == 14
+    assert len(SWEEPS["paper"]) == 15
     fig1 = named["sweep_fig1_ntp_vs_rl_quick"]
     # two lanes of one core each: every step runs single-job
     assert "hydra.launcher.n_jobs=1" in fig1 and "hydra.sweep.dir=R/sweeps/${name}/${profile}" in fig1

@@ -39,7 +39,8 @@ CONTROLLED_CLAIMS = {"parity.rl_variants.std_normalisation_collapses_more",
                      "parity.rl_variants.token_aggregation_changes_length",
                      "parity.rl_variants.greedy_star_cannot_start", "parity.rl_variants.decaying_lr_stalls_length",
                      "parity.rl_variants.trl_agrees_with_suite",
-                     "parity.rl_variants.sequence_mean_slows_solving"}
+                     "parity.rl_variants.sequence_mean_slows_solving",
+                     "parity.rl_variants.sequence_mean_collapses_more"}
 STEP_COLUMNS = ["job", "stage", "step", "metric", "value"]
 register_pipeline_configs()
 
@@ -213,18 +214,21 @@ def test_the_difference_of_two_rates_is_newcombes_hybrid_score_interval():
 
 # --- the checks: planted positive and negative controls --------------------------------------------------------------
 
-def verdict(claim_id: str, *jobs) -> tuple[str, str]:
-    result = evaluate(REGISTRY[claim_id], Context("quick", 0, Tables({"rl_variants": tables(*jobs)})))
+def verdict(claim_id: str, *jobs, experiment: str = "rl_variants") -> tuple[str, str]:
+    result = evaluate(REGISTRY[claim_id], Context("quick", 0, Tables({experiment: tables(*jobs)})))
     return result.verdict, result.detail
 
 
 SOLVES_AND_STAYS, SOLVES_AND_FALLS = [0.5, 1.0, 1.0, 1.0, 1.0], [0.5, 1.0, 0.6, 0.5, 0.5]
 
 
-def collapse_arms(std_collapsed: int, plain_collapsed: int, seeds: int = 10) -> list:
-    return [scripted_job(f"{variant},{seed}", variant, SOLVES_AND_FALLS if seed < collapsed else SOLVES_AND_STAYS,
-                         seed=seed)
-            for variant, collapsed in (("grpo_std", std_collapsed), ("grpo", plain_collapsed)) for seed in range(seeds)]
+def collapse_arms(std_collapsed: int, plain_collapsed: int, seeds: int = 10, arms: tuple = ("grpo_std", "grpo"),
+                  first_seed: int = 0, d: int = 12) -> list:
+    """Jobs of two variants, seeds first_seed, first_seed + 1, ...: the first ``*_collapsed`` of each arm collapse."""
+    return [scripted_job(f"{variant},{seed}", variant,
+                         SOLVES_AND_FALLS if seed - first_seed < collapsed else SOLVES_AND_STAYS, seed=seed, d=d)
+            for variant, collapsed in zip(arms, (std_collapsed, plain_collapsed), strict=True)
+            for seed in range(first_seed, first_seed + seeds)]
 
 
 def test_std_normalisation_collapse_controls():
@@ -238,6 +242,25 @@ def test_std_normalisation_collapse_controls():
     assert verdict(claim_id, *collapse_arms(0, 0, seeds=40))[0] == "fails"
     never_solved = [scripted_job(f"{v}", v, [0.5, 0.6]) for v in ("grpo_std", "grpo")]
     assert verdict(claim_id, *never_solved)[0] == "inconclusive"  # no job at risk: no rate
+
+
+def test_sequence_mean_collapse_controls_read_only_fresh_seeds_at_d_50():
+    claim_id = "parity.rl_variants.sequence_mean_collapses_more"
+
+    def fresh(seqmean: int, token: int, first_seed: int = 5, d: int = 50) -> tuple[str, str]:
+        arms = collapse_arms(seqmean, token, seeds=5, arms=("grpo_seqmean", "grpo_token"), first_seed=first_seed, d=d)
+        return verdict(claim_id, *arms, experiment="rl_variants_fresh")
+
+    assert fresh(4, 0)[0] == "holds"  # 4/5 vs 0/5: Newcombe low 0.19 > 0.1
+    assert fresh(0, 4)[0] == "fails"
+    assert fresh(3, 0)[0] == "inconclusive"  # 3/5 vs 0/5: low 0.03
+    assert fresh(0, 0)[0] == "inconclusive"  # five seeds cannot refute: high 0.43
+    # the seeds that formed the hypothesis (0-4), and another chain length, are not its test: no qualifying job
+    assert fresh(5, 0, first_seed=0)[0] == "inconclusive" and fresh(5, 0, d=16)[0] == "inconclusive"
+    # a std-normalisation arm in the same table changes nothing: only the two aggregations are compared
+    mixed = collapse_arms(4, 0, seeds=5, arms=("grpo_seqmean", "grpo_token"), first_seed=5, d=50) + collapse_arms(
+        0, 5, seeds=5, arms=("grpo_std", "grpo"), first_seed=5, d=50)
+    assert verdict(claim_id, *mixed, experiment="rl_variants_fresh")[0] == "holds"
 
 
 def aggregation_arms(token_lengths: list, sequence_lengths: list, d: int = 12) -> list:
@@ -519,3 +542,18 @@ def test_seeds_to_decide_counts_the_resolution():
     # signed: a mean of −25 is 35 below a margin of +10, where its |·| would be 15 above it
     assert (seeds_to_decide(-differences, 10.0, resolution=5.0, signed=True)
             < seeds_to_decide(-differences, 10.0, resolution=5.0))
+
+
+def test_the_fresh_seeds_sweep_is_the_paper_grid_at_other_seeds(compose_typed):
+    """sweep_rl_variants_fresh runs the paper grid's jobs (the same NTP and RL stage keys), only at seeds the
+    hypothesis was not formed on (sweeps/rl_variants_checks.py FRESH_SEEDS), in a sweep directory of its own."""
+    seeds = swept("sweep_rl_variants_fresh", "seed")
+    assert min(map(int, seeds)) >= rl_variants_checks.FRESH_SEEDS
+    assert not set(seeds) & set(swept("sweep_rl_variants", "seed"))
+    assert swept("sweep_rl_variants_fresh", "task.d") == [str(rl_variants_checks.LONG_CHAIN)]
+    assert sorted(swept("sweep_rl_variants_fresh", "variant")) == ["grpo_seqmean", "grpo_token"]
+    for variant in ("grpo_seqmean", "grpo_token"):
+        ours, grid = (compose_typed("pipeline", [f"experiment={name}", f"variant={variant}", "task.d=50", "seed=5"])
+                      for name in ("sweep_rl_variants_fresh", "sweep_rl_variants"))
+        assert stage_keys(ours) == stage_keys(grid)
+        assert (ours.name, grid.name) == (rl_variants_checks.FRESH_EXPERIMENT, rl_variants_checks.EXPERIMENT)

@@ -50,9 +50,9 @@ def seeds(cfg) -> list[int]:
 FIGURE_SWEEPS = ("fig1_ntp_vs_rl", "fig2_threshold", "fig3_rl_curves", "fig4_star", "scaling_ntp", "scaling_rl",
                  "rl_variants")
 # The d = 50 headline and the ablations: their point is the scale / the full NTP stage, so they
-# have no minutes-scale copy.
+# have no minutes-scale copy (nor has rl_variants_fresh, fresh d = 50 seeds of the paper grid).
 PAPER_ONLY = ("d50", "ablations", "scaling_linear", "scaling_linear_laws", "scaling_linear_rounds",
-              "scaling_linear_grpo", "endogenous_rl")
+              "scaling_linear_grpo", "endogenous_rl", "rl_variants_fresh")
 
 
 def test_there_is_a_quick_and_a_paper_sweep_per_figure():
@@ -78,7 +78,8 @@ def test_experiment_composes_and_validates(compose_typed, experiment):
                 "ablations": ("gpt", "grpo"), "scaling_ntp": ("gpt", "none"), "scaling_rl": ("gpt", "grpo"),
                 "scaling_linear": ("linear", "star"), "scaling_linear_laws": ("linear", "star"),
                 "scaling_linear_rounds": ("linear", "star"), "scaling_linear_grpo": ("linear", "grpo"),
-                "endogenous_rl": ("gpt", "reinforce"), "rl_variants": ("gpt", "grpo")}[typed.name]
+                "endogenous_rl": ("gpt", "reinforce"), "rl_variants": ("gpt", "grpo"),
+                "rl_variants_fresh": ("gpt", "grpo")}[typed.name]
     assert (typed.model.name, typed.rl.algo) == expected
     if typed.name == "d50":  # the paper's headline: d = 50 below the 1/3 threshold, where NTP alone fails
         assert typed.task.d == 50 and typed.task.p_cot < 1 / 3
