@@ -203,15 +203,15 @@ def seeds_to_decide(differences: np.ndarray, tolerance: float, confidence: float
 def paired_jobs(jobs: pd.DataFrame, first: str, second: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Jobs of variants ``first`` and ``second`` paired by (d, p_cot, seed) (same NTP stage and RL seed; the second's
     columns suffixed ' other'), with iterations to solve ready to compare: a seed that only one arm solved enters at
-    that arm's budget, a lower bound of its cost, and is flagged (``unsolved`` / ``unsolved other``) so that
-    `paired_differences` leaves that side of the interval open.  Also returns the masks of those pairs and of the
-    pairs both solved at the first evaluation, where each cost is only known to be at most one evaluation interval
-    (a check whose pass they would help may leave them out: ``leave_out``)."""
+    that arm's budget, a lower bound of its cost, and is flagged (``censored solved_at`` / ``censored solved_at
+    other``) so that `paired_differences` leaves that side of the interval open.  Also returns the masks of those pairs
+    and of the pairs both solved at the first evaluation, where each cost is only known to be at most one evaluation
+    interval (a check whose pass they would help may leave them out: ``leave_out``)."""
     pairs = jobs[jobs["variant"] == first].merge(jobs[jobs["variant"] == second], on=["task.d", "task.p_cot", "seed"],
                                                  suffixes=("", " other"))
     one_solved = pairs["solved_at"].isna() ^ pairs["solved_at other"].isna()
     for suffix in ("", " other"):
-        pairs[f"unsolved{suffix}"] = one_solved & pairs[f"solved_at{suffix}"].isna()
+        pairs[f"censored solved_at{suffix}"] = one_solved & pairs[f"solved_at{suffix}"].isna()
         pairs[f"solved_at{suffix}"] = pairs[f"solved_at{suffix}"].fillna(pairs[f"budget{suffix}"].where(one_solved))
     at_first = (pairs["solved_at"] <= pairs["first_evaluation"]) & (
         pairs["solved_at other"] <= pairs["first_evaluation other"])
@@ -244,9 +244,9 @@ def paired_differences(pairs: pd.DataFrame, column: str, confidence: float, reso
             mean = float(differences.mean())
             half = paired_half_width(float(differences.var(ddof=1)), len(differences), confidence, resolution)
             low, high = mean - half - resolution, mean + half + resolution
-            if column == "solved_at":
-                low = -math.inf if group["unsolved"].any() else low
-                high = math.inf if group["unsolved other"].any() else high
+            if f"censored {column}" in group:  # a value known only from below (`paired_jobs`)
+                low = -math.inf if group[f"censored {column}"].any() else low
+                high = math.inf if group[f"censored {column} other"].any() else high
         rows.append((f"d={d}, p_cot={p_cot:g}", differences, len(differences), mean, low, high))
     return pd.DataFrame(rows, columns=["label", "differences", "pairs", "mean", "low", "high"])
 

@@ -166,9 +166,8 @@ def sequence_mean_collapse(ctx: Context) -> Outcome:
 
 def judge_token_length(jobs: pd.DataFrame) -> Outcome:
     keys = ["task.d", "task.p_cot", "seed"]
-    token, sequence = (jobs[jobs["variant"] == variant] for variant in ("grpo_token", "grpo_seqmean"))
-    pairs = token.merge(sequence, on=keys, suffixes=("", " sequence"))
-    pairs = pairs.assign(difference=pairs["final_length_ratio"] - pairs["final_length_ratio sequence"])
+    pairs, _, _ = paired_jobs(jobs, "grpo_token", "grpo_seqmean")
+    pairs = pairs.assign(difference=pairs["final_length_ratio"] - pairs["final_length_ratio other"])
     rows, notes = [], []
     confidence = bonferroni(pairs.groupby(["task.d", "task.p_cot"]).ngroups)  # 'exists': a pass is a union
     for (d, p_cot), group in pairs.groupby(["task.d", "task.p_cot"], sort=True):
@@ -191,8 +190,9 @@ def judge_token_length(jobs: pd.DataFrame) -> Outcome:
                        f"{row.far:.3f}]" for row in frame.itertuples()) or "no seed with both variants"
     return Outcome([criterion], measured={"pairs": len(pairs)},
                    detail=detail + "." + (f" {'; '.join(notes)}." if notes else ""),
-                   tables={"pairs": pairs[[*keys, "final_length_ratio", "final_length_ratio sequence",
-                                           "difference"]].to_dict("records")} if len(pairs) else {})
+                   tables={"pairs": pairs[[*keys, "final_length_ratio", "final_length_ratio other",
+                                           "difference"]].rename(columns=lambda c: c.replace(" other", " sequence"))
+                           .to_dict("records")} if len(pairs) else {})
 
 
 @claim(
