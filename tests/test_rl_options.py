@@ -216,6 +216,8 @@ def test_every_option_at_once_runs_and_is_deterministic(tmp_path):
     updates = runs[0][1:]
     assert [r["iteration"] for r in updates] == [1, 2, 3, 4]
     assert all(0 <= r["policy/clip_fraction"] <= 1 and r["policy/grad_norm"] > 0 for r in updates)
+    # the largest step's norm, which the mean over the epochs × minibatches steps would dilute
+    assert all(r["policy/grad_norm_max"] > r["policy/grad_norm"] for r in updates)
     assert any(r["policy/clip_fraction"] > 0 for r in updates)  # the second epoch moved some ratio out of [0.9, 1.1]
     assert [r["policy/lr"] for r in updates] == pytest.approx(
         [0.02 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(4)], rel=1e-12)

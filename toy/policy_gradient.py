@@ -41,7 +41,8 @@ advantages are computed once per iteration over the whole batch; ``loss`` is the
 
 **Optimiser** (GRPO and REINFORCE; STaR, toy/star.py, fine-tunes with its own ``star_lr`` and schedule):
 ``max_grad_norm > 0`` clips the global gradient norm before every step (TRL's default is 1.0);
-``policy/grad_norm``, the norm before clipping (mean over the steps), is logged either way.  ``lr_schedule`` sets
+``policy/grad_norm``, the norm before clipping (mean over the steps; with several steps also their largest,
+``policy/grad_norm_max``), is logged either way.  ``lr_schedule`` sets
 Adam's learning rate over the iterations i = 1..I: constant; linear, lr·(1 − (i−1)/I); cosine,
 lr·(1 + cos(π(i−1)/I))/2, stepped after all of an iteration's steps and logged as ``policy/lr``.  The diagnostics
 ``policy/entropy`` and ``policy/kl_to_*`` are those of the policy that sampled the iteration's rollouts.
@@ -315,6 +316,8 @@ def iterate(
             }
             if several_steps:
                 record["policy/clip_fraction"] = clipped / (tokens.item() * cfg.epochs)
+                # the mean over epochs × minibatches dilutes a spike of one step, the kind that precedes a collapse
+                record["policy/grad_norm_max"] = max(grad_norms)
             if with_kl:
                 # The exact per-state KL whatever estimator the penalty uses: k1 is noisy and can go negative, and
                 # the collapse detector (sweeps/rl_variants.py) compares this number across variants.
