@@ -47,11 +47,14 @@ from sweeps.collect import RESULTS, STEPS
 from sweeps.config import LEDGER_PROFILES, PROFILES, Profile, sweep_experiments
 from sweeps.grpo_scaling_checks import fits_in_p
 from sweeps.rl_variants import job_table, variant_table
+from sweeps.rl_variants_checks import EXPERIMENT as RL_VARIANTS
+from sweeps.rl_variants_checks import FRESH_EXPERIMENT as RL_VARIANTS_FRESH
 from sweeps.scaling import cost_table, crossovers, curve_keys, fit_table, summary_table
 from sweeps.short_map_checks import shift_table
 from toy.config import Choice, coerce_choices, require
 
 SWEEPS = {profile: sweep_experiments(profile) for profile in PROFILES}  # every named sweep of conf/experiment/
+RL_VARIANT_SWEEPS = (RL_VARIANTS, RL_VARIANTS_FRESH)  # the report's variant tables
 KEY_METRICS = ["ntp.greedy/accuracy", "ntp.sampled/long_fraction", "ntp.forced_long/accuracy",
                "rl.final.greedy/accuracy", "rl.final.sampled/mean_length"]
 # Config columns key_numbers groups by although the rule below would leave them out: the named arms (conf/ablation/,
@@ -260,20 +263,24 @@ def scaling_section(root: Path, profile: str) -> list[str]:
 
 
 def rl_variants_section(root: Path, profile: str) -> list[str]:
-    """Per d, the variant table of the RL-variants sweep (sweeps/rl_variants.py: iterations to solve, final greedy
+    """Per sweep of RL variants (the grid, and the fresh seeds that test a hypothesis it formed: sweeps/
+    rl_variants_checks.py) and per d, the variant table (sweeps/rl_variants.py: iterations to solve, final greedy
     accuracy and length / d, malformed rate, collapse rate with its Wilson interval, s/iteration)."""
-    table = root / "sweeps" / "rl_variants" / profile / RESULTS
-    if not table.exists():
-        return []
-    jobs = job_table(pd.read_parquet(table), pd.read_parquet(table.with_name(STEPS)))
-    out = ["## RL variants (sweep rl_variants)", "",
-           "Per variant over its jobs whose RL start learned the chain, pooled over p_cot and seeds: iterations to "
-           "solve (first evaluation with greedy accuracy ≥ 0.95; censored median), final greedy accuracy and sampled "
-           "length / d (mean ± sd), the largest sampled malformed rate, collapse after solving over the jobs that "
-           "solved (sweeps/rl_variants.py), s/iteration (median).", ""]
-    for d, at_d in jobs.groupby("task.d", sort=True):
-        out += [f"### d = {d} (p_cot = {', '.join(f'{p:g}' for p in sorted(at_d['task.p_cot'].unique()))})", "",
-                markdown_table(variant_table(at_d)), ""]
+    out = []
+    for sweep in RL_VARIANT_SWEEPS:
+        table = root / "sweeps" / sweep / profile / RESULTS
+        if not table.exists():
+            continue
+        jobs = job_table(pd.read_parquet(table), pd.read_parquet(table.with_name(STEPS)))
+        out += [f"## RL variants (sweep {sweep})", "",
+                "Per variant over its jobs whose RL start learned the chain, pooled over p_cot and seeds "
+                f"({', '.join(map(str, sorted(jobs['seed'].unique())))}): iterations to solve (first evaluation with "
+                "greedy accuracy ≥ 0.95; censored median), final greedy accuracy and sampled length / d (mean ± sd), "
+                "the largest sampled malformed rate, collapse after solving over the jobs that solved "
+                "(sweeps/rl_variants.py), s/iteration (median).", ""]
+        for d, at_d in jobs.groupby("task.d", sort=True):
+            out += [f"### d = {d} (p_cot = {', '.join(f'{p:g}' for p in sorted(at_d['task.p_cot'].unique()))})", "",
+                    markdown_table(variant_table(at_d)), ""]
     return out
 
 

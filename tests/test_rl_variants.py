@@ -443,6 +443,18 @@ def test_the_report_has_a_variant_table_per_d(tmp_path):
             in text)
     assert "| grpo | 1/1 | 1/1 | 10 | 0.960 ± 0.000 | 1.000 ± 0.000 | 0.020 | 0/1 = 0.00 [0.00, 0.79] | 0.200 |" in text
     assert rl_variants_section(tmp_path, "paper") == []  # no table at that size: no section
+    # the fresh-seed sweep gets its own section after the grid's, its seeds named: never pooled into the grid's table
+    fresh = tmp_path / "sweeps" / "rl_variants_fresh" / "quick"
+    fresh.mkdir(parents=True)
+    runs, steps = tables(*collapse_arms(1, 0, seeds=2, arms=("grpo_seqmean", "grpo_token"), first_seed=5, d=50))
+    runs.to_parquet(fresh / "results.parquet")
+    steps.to_parquet(fresh / "steps.parquet")
+    both = rl_variants_section(tmp_path, "quick")
+    headings = [line for line in both if line.startswith("## ")]
+    assert headings == ["## RL variants (sweep rl_variants)", "## RL variants (sweep rl_variants_fresh)"]
+    assert "\n".join(both).startswith(text)
+    fresh_text = "\n".join(both[both.index(headings[1]):])
+    assert "pooled over p_cot and seeds (5, 6)" in fresh_text and "| grpo_seqmean | 2/2 | 2/2 | 5 |" in fresh_text
 
 
 def test_key_numbers_split_the_variants_and_ignore_stage_provenance(tmp_path):
