@@ -72,9 +72,9 @@ def bonferroni(instances: int) -> float:
     return 1 - (1 - CONFIDENCE) / max(instances, 1)
 
 
-def variant_jobs(tables: Tables, experiment: str = EXPERIMENT) -> pd.DataFrame:
+def variant_jobs(tables: Tables) -> pd.DataFrame:
     """sweeps/rl_variants.py's job table of the sweep, only the jobs whose RL start learned the chain."""
-    jobs = job_table(*tables[experiment])
+    jobs = job_table(*tables[EXPERIMENT])
     return jobs[jobs["learned"]]
 
 
@@ -90,19 +90,20 @@ def rate_text(rate: dict) -> str:
             if rate["at_risk"] else "no solved job")
 
 
-def judge_collapse_excess(jobs: pd.DataFrame, variant: str, baseline: str, pooled: str) -> Outcome:
+def judge_collapse_excess(jobs: pd.DataFrame, variant: str, baseline: str, pooled: str, missing: str = "") -> Outcome:
     """Does ``variant`` collapse more often than ``baseline`` by at least MORE_OFTEN?  Each rate over its solved jobs
-    among ``jobs`` (pooled over ``pooled``, the words the ledger shows), the difference with Newcombe's interval."""
+    among ``jobs`` (pooled over ``pooled``, the words the ledger shows), the difference with Newcombe's interval;
+    not decided when ``missing`` names jobs a registered design has not run yet."""
     arm, base = (jobs[jobs["variant"] == name] for name in (variant, baseline))
     rate_arm, rate_base = collapse_rate(arm), collapse_rate(base)
-    informative = bool(rate_arm["at_risk"] and rate_base["at_risk"])
+    informative = bool(rate_arm["at_risk"] and rate_base["at_risk"]) and not missing
     difference = rate_difference(rate_arm["collapsed"], rate_arm["at_risk"], rate_base["collapsed"],
                                  rate_base["at_risk"]) if informative else (0.0, 0.0, 0.0)
     criterion = Criterion(f"collapse rate: {variant} − {baseline}", difference[0], MORE_OFTEN, ">=",
                           low=difference[1], high=difference[2], interval=NEWCOMBE, informative=[informative],
                           labels=[pooled])
     per_d = collapse_rates(pd.concat([arm, base]), ["variant", "task.d"])
-    detail = f"collapsed / solved: {variant} {rate_text(rate_arm)}; {baseline} {rate_text(rate_base)}."
+    detail = f"{missing}collapsed / solved: {variant} {rate_text(rate_arm)}; {baseline} {rate_text(rate_base)}."
     if informative:
         needed = jobs_to_separate(rate_arm["rate"], rate_base["rate"], MORE_OFTEN)
         detail += (f" Difference {difference[0]:.2f} [{difference[1]:.2f}, {difference[2]:.2f}] against "
@@ -134,11 +135,37 @@ def std_collapse(ctx: Context) -> Outcome:
 
 
 # The per-sequence mean's instability at d = 50 was seen on seeds 0-4 (4 of 5 collapses against 0 of 5 for dapo:
-# docs/research/parity_cot_rl.md §6.6); a test on the seeds that suggested it is no test, so its claim reads only
-# seeds from FRESH_SEEDS on, run in a sweep of their own (conf/experiment/sweep_rl_variants_fresh.yaml: 5-9), and was
-# stated before they were run.
-FRESH_EXPERIMENT, FRESH_SEEDS = "rl_variants_fresh", 5
-LONG_CHAIN = 50  # the chain length at which the instability was seen
+# docs/research/parity_cot_rl.md §6.6).  A test on the seeds that suggested it is no test, so its claim was stated
+# before any fresh seed ran, for a fixed design: these seeds, this cell, these arms, in a sweep of their own
+# (conf/experiment/sweep_rl_variants_fresh.yaml).  It is decided only when every registered job has run (deciding on a
+# part, or adding seeds after a look, would be optional stopping) and ignores any other job of the table.
+FRESH_EXPERIMENT = "rl_variants_fresh"
+REGISTERED_SEEDS = (5, 6, 7, 8, 9)
+LONG_CHAIN, REGISTERED_P_COT = 50, 0.25  # the cell where the instability was seen
+AGGREGATIONS = ("grpo_seqmean", "grpo_token")  # per-sequence mean vs per-token
+
+
+def judge_registered_collapse(jobs: pd.DataFrame) -> Outcome:
+    """sequence_mean_collapses_more on the job table (all jobs, learned or not) of the fresh sweep: the registered
+    jobs only, not decided while one is missing; of those, the seeds whose start learned the chain (the premise; the
+    arms share each seed's NTP stage, so they keep the same seeds)."""
+    cell = jobs[(jobs["task.d"] == LONG_CHAIN) & np.isclose(jobs["task.p_cot"], REGISTERED_P_COT)
+                & jobs["seed"].isin(REGISTERED_SEEDS) & jobs["variant"].isin(AGGREGATIONS)]
+    absent = {variant: sorted(set(REGISTERED_SEEDS) - set(cell.loc[cell["variant"] == variant, "seed"]))
+              for variant in AGGREGATIONS}
+    missing = "; ".join(f"{variant} seed(s) {', '.join(map(str, seeds))}" for variant, seeds in absent.items() if seeds)
+    missing = (f"The registered test needs both arms at seeds {REGISTERED_SEEDS[0]}-{REGISTERED_SEEDS[-1]}; not yet "
+               f"run: {missing} (`python -m sweeps.pipeline -m experiment=sweep_{FRESH_EXPERIMENT} "
+               "hydra/launcher=local`): not decided on a part. ") if missing else ""
+    learned = cell.groupby("seed")["learned"].all()
+    kept = cell[cell["seed"].isin(learned[learned].index)]
+    left = len(jobs) - len(cell)
+    outcome = judge_collapse_excess(kept, *AGGREGATIONS, f"d={LONG_CHAIN}, p_cot={REGISTERED_P_COT:g}, seeds "
+                                    f"{REGISTERED_SEEDS[0]}-{REGISTERED_SEEDS[-1]}", missing)
+    notes = ((f" Seed(s) {', '.join(map(str, learned[~learned].index))} left out: a start that did not learn the "
+              "chain." if (~learned).any() else "")
+             + (f" {left} job(s) of the table outside the registered design ignored." if left else ""))
+    return replace(outcome, detail=outcome.detail + notes)
 
 
 @claim(
@@ -148,20 +175,24 @@ LONG_CHAIN = 50  # the chain length at which the instability was seen
            "p_cot = 0.25, seeds 0-4 of sweep_rl_variants, grpo_seqmean collapsed in 4 of 5 seeds against 0 of 5 for "
            "grpo_token (docs/research/parity_cot_rl.md §6.6), a hypothesis stated here on 2026-12-04 before fresh "
            f"seeds were run; reading: more often by at least {MORE_OFTEN}, on seeds the hypothesis was not formed on",
-    statement="At chain length d = 50, GRPO with the per-sequence mean aggregation (each response's token mean, then "
-              "the mean over responses: published GRPO, TRL's loss_type='grpo') collapses after solving more often "
-              "than with per-token aggregation over the batch (DAPO, loss_type='dapo'), from the same NTP starts.",
-    check=f"sweep_rl_variants_fresh (seeds {FRESH_SEEDS}-9 of sweep_rl_variants at d = {LONG_CHAIN}, p_cot = 0.25), "
-          f"variants grpo_seqmean vs grpo_token, jobs from a learned chain at d = {LONG_CHAIN} with seed ≥ "
-          f"{FRESH_SEEDS} only (seeds 0-4 formed the hypothesis), pooled over p_cot: collapse as in "
-          "parity.rl_variants.std_normalisation_collapses_more, rate over the solved jobs; the difference of the two "
-          f"rates ≥ {MORE_OFTEN} with Newcombe's hybrid score interval. With 5 jobs per arm it holds only if the "
-          "per-sequence mean collapses in at least 4 (4/5 vs 0/5: lower end 0.20), so 5 fresh seeds can confirm a "
-          "strong effect and cannot refute one (0/5 vs 0/5: upper end 0.43).", requires=(FRESH_EXPERIMENT,))
+    statement=f"At chain length d = {LONG_CHAIN} and p_cot = {REGISTERED_P_COT:g}, GRPO with the per-sequence mean "
+              "aggregation (each response's token mean, then the mean over responses: published GRPO, TRL's "
+              "loss_type='grpo') collapses after solving more often than with per-token aggregation over the batch "
+              f"(DAPO, loss_type='dapo'), from the same NTP starts. Reading: by at least {MORE_OFTEN} (one solved "
+              "job in ten).",
+    check=f"sweep_rl_variants_fresh: grpo_seqmean and grpo_token at d = {LONG_CHAIN}, p_cot = {REGISTERED_P_COT:g}, "
+          f"seeds {REGISTERED_SEEDS[0]}-{REGISTERED_SEEDS[-1]} (the paper grid's NTP and RL settings; seeds 0-4 "
+          "formed the hypothesis), decided only when all 10 registered jobs have run, any other job ignored; of them "
+          "the seeds whose start learned the chain: collapse as in "
+          "parity.rl_variants.std_normalisation_collapses_more, "
+          f"rate over the solved jobs; the difference of the two rates ≥ {MORE_OFTEN} with Newcombe's hybrid score "
+          "interval (for independent proportions; the arms share each seed's start, a positive correlation that "
+          "makes it conservative). With 5 solved jobs per arm it holds at 4/5 vs 0/5 (lower end 0.19) or 5/5 vs 0-1/5 "
+          "(3/5 vs 0/5: 0.03, undecided), fails only where dapo collapses in at least 3 more seeds (0/5 vs 3/5: upper "
+          "end −0.03), and cannot refute a small effect (0/5 vs 0/5: upper end 0.43).",
+    requires=(FRESH_EXPERIMENT,))
 def sequence_mean_collapse(ctx: Context) -> Outcome:
-    jobs = variant_jobs(ctx.tables, FRESH_EXPERIMENT)
-    fresh = jobs[(jobs["task.d"] == LONG_CHAIN) & (jobs["seed"] >= FRESH_SEEDS)]
-    return judge_collapse_excess(fresh, "grpo_seqmean", "grpo_token", f"d={LONG_CHAIN}, seeds ≥ {FRESH_SEEDS}")
+    return judge_registered_collapse(job_table(*ctx.tables[FRESH_EXPERIMENT]))
 
 
 def judge_token_length(jobs: pd.DataFrame) -> Outcome:

@@ -244,23 +244,35 @@ def test_std_normalisation_collapse_controls():
     assert verdict(claim_id, *never_solved)[0] == "inconclusive"  # no job at risk: no rate
 
 
-def test_sequence_mean_collapse_controls_read_only_fresh_seeds_at_d_50():
+def test_sequence_mean_collapse_controls_read_only_the_registered_design():
     claim_id = "parity.rl_variants.sequence_mean_collapses_more"
 
-    def fresh(seqmean: int, token: int, first_seed: int = 5, d: int = 50) -> tuple[str, str]:
-        arms = collapse_arms(seqmean, token, seeds=5, arms=("grpo_seqmean", "grpo_token"), first_seed=first_seed, d=d)
-        return verdict(claim_id, *arms, experiment="rl_variants_fresh")
+    def arms(seqmean: int, token: int, first_seed: int = 5, seeds: int = 5, d: int = 50) -> list:
+        return collapse_arms(seqmean, token, seeds=seeds, arms=("grpo_seqmean", "grpo_token"), first_seed=first_seed,
+                             d=d)
 
-    assert fresh(4, 0)[0] == "holds"  # 4/5 vs 0/5: Newcombe low 0.19 > 0.1
-    assert fresh(0, 4)[0] == "fails"
-    assert fresh(3, 0)[0] == "inconclusive"  # 3/5 vs 0/5: low 0.03
-    assert fresh(0, 0)[0] == "inconclusive"  # five seeds cannot refute: high 0.43
-    # the seeds that formed the hypothesis (0-4), and another chain length, are not its test: no qualifying job
-    assert fresh(5, 0, first_seed=0)[0] == "inconclusive" and fresh(5, 0, d=16)[0] == "inconclusive"
-    # a std-normalisation arm in the same table changes nothing: only the two aggregations are compared
-    mixed = collapse_arms(4, 0, seeds=5, arms=("grpo_seqmean", "grpo_token"), first_seed=5, d=50) + collapse_arms(
-        0, 5, seeds=5, arms=("grpo_std", "grpo"), first_seed=5, d=50)
-    assert verdict(claim_id, *mixed, experiment="rl_variants_fresh")[0] == "holds"
+    def fresh(*jobs) -> tuple[str, str]:
+        return verdict(claim_id, *jobs, experiment="rl_variants_fresh")
+
+    assert fresh(*arms(4, 0))[0] == "holds"  # 4/5 vs 0/5: Newcombe low 0.19 > 0.1
+    assert fresh(*arms(0, 3))[0] == "fails"  # 0/5 vs 3/5: high −0.03
+    assert fresh(*arms(3, 0))[0] == "inconclusive"  # 3/5 vs 0/5: low 0.03
+    assert fresh(*arms(0, 0))[0] == "inconclusive"  # five seeds cannot refute: high 0.43
+    # not decided on a part of the design: 3/3 vs 0/3 would pass (low 0.21), but seeds 8 and 9 have not run
+    partial, detail = fresh(*arms(3, 0, seeds=3))
+    assert partial == "inconclusive" and "not yet run: grpo_seqmean seed(s) 8, 9; grpo_token seed(s) 8, 9" in detail
+    # the seeds that formed the hypothesis (0-4), another chain length, later seeds: not the registered test
+    assert fresh(*arms(5, 0, first_seed=0))[0] == "inconclusive" and fresh(*arms(5, 0, d=16))[0] == "inconclusive"
+    later, detail = fresh(*arms(3, 0), *arms(5, 0, first_seed=10))  # pooled, 8/10 vs 0/10 would pass
+    assert later == "inconclusive" and "10 job(s) of the table outside the registered design ignored" in detail
+    # other arms in the same table change nothing: only the two aggregations are compared
+    others = collapse_arms(0, 5, seeds=5, arms=("grpo_std", "grpo"), first_seed=5, d=50)
+    assert fresh(*arms(4, 0), *others)[0] == "holds"
+    # a seed whose start did not learn the chain leaves both arms (the premise), and the detail says so
+    unlearned = [scripted_job(f"{v},9", v, SOLVES_AND_STAYS, seed=9, d=50, learned=False)
+                 for v in ("grpo_seqmean", "grpo_token")]
+    kept, detail = fresh(*arms(4, 0, seeds=4), *unlearned)
+    assert kept == "holds" and "Seed(s) 9 left out" in detail  # 4/4 vs 0/4: low 0.36
 
 
 def aggregation_arms(token_lengths: list, sequence_lengths: list, d: int = 12) -> list:
@@ -556,16 +568,19 @@ def test_seeds_to_decide_counts_the_resolution():
             < seeds_to_decide(-differences, 10.0, resolution=5.0))
 
 
-def test_the_fresh_seeds_sweep_is_the_paper_grid_at_other_seeds(compose_typed):
-    """sweep_rl_variants_fresh runs the paper grid's jobs (the same NTP and RL stage keys), only at seeds the
-    hypothesis was not formed on (sweeps/rl_variants_checks.py FRESH_SEEDS), in a sweep directory of its own."""
+def test_the_fresh_seeds_sweep_is_the_registered_design_on_the_paper_grid(compose_typed):
+    """sweep_rl_variants_fresh runs exactly the jobs the claim registered (sweeps/rl_variants_checks.py: its seeds,
+    cell and arms), as the paper grid runs them (the same NTP and RL stage keys), in a sweep directory of its own."""
+    checks = rl_variants_checks
     seeds = swept("sweep_rl_variants_fresh", "seed")
-    assert min(map(int, seeds)) >= rl_variants_checks.FRESH_SEEDS
-    assert not set(seeds) & set(swept("sweep_rl_variants", "seed"))
-    assert swept("sweep_rl_variants_fresh", "task.d") == [str(rl_variants_checks.LONG_CHAIN)]
-    assert sorted(swept("sweep_rl_variants_fresh", "variant")) == ["grpo_seqmean", "grpo_token"]
-    for variant in ("grpo_seqmean", "grpo_token"):
-        ours, grid = (compose_typed("pipeline", [f"experiment={name}", f"variant={variant}", "task.d=50", "seed=5"])
+    assert tuple(map(int, seeds)) == checks.REGISTERED_SEEDS
+    assert not set(seeds) & set(swept("sweep_rl_variants", "seed"))  # not the seeds that formed the hypothesis
+    assert swept("sweep_rl_variants_fresh", "task.d") == [str(checks.LONG_CHAIN)]
+    assert swept("sweep_rl_variants_fresh", "task.p_cot") == [str(checks.REGISTERED_P_COT)]
+    assert sorted(swept("sweep_rl_variants_fresh", "variant")) == sorted(checks.AGGREGATIONS)
+    for variant in checks.AGGREGATIONS:
+        ours, grid = (compose_typed("pipeline", [f"experiment={name}", f"variant={variant}", "task.d=50",
+                                                 "task.p_cot=0.25", "seed=5"])
                       for name in ("sweep_rl_variants_fresh", "sweep_rl_variants"))
         assert stage_keys(ours) == stage_keys(grid)
-        assert (ours.name, grid.name) == (rl_variants_checks.FRESH_EXPERIMENT, rl_variants_checks.EXPERIMENT)
+        assert (ours.name, grid.name) == (checks.FRESH_EXPERIMENT, checks.EXPERIMENT)
