@@ -187,9 +187,11 @@ def judge_registered_collapse(jobs: pd.DataFrame) -> Outcome:
           "parity.rl_variants.std_normalisation_collapses_more, "
           f"rate over the solved jobs; the difference of the two rates ≥ {MORE_OFTEN} with Newcombe's hybrid score "
           "interval (for independent proportions; the arms share each seed's start, a positive correlation that "
-          "makes it conservative). With 5 solved jobs per arm it holds at 4/5 vs 0/5 (lower end 0.19) or 5/5 vs 0-1/5 "
-          "(3/5 vs 0/5: 0.03, undecided), fails only where dapo collapses in at least 3 more seeds (0/5 vs 3/5: upper "
-          "end −0.03), and cannot refute a small effect (0/5 vs 0/5: upper end 0.43).",
+          "makes it conservative). With 5 solved jobs per arm it holds at 4/5 vs 0/5 (lower end "
+          f"{rate_difference(4, 5, 0, 5)[1]:.2f}) or 5/5 vs 0-1/5 (3/5 vs 0/5: {rate_difference(3, 5, 0, 5)[1]:.2f}, "
+          "undecided), fails only where dapo collapses in at least 3 more seeds (0/5 vs 3/5: upper end "
+          f"{rate_difference(0, 5, 3, 5)[2]:.2f}), and cannot refute a small effect (0/5 vs 0/5: upper end "
+          f"{rate_difference(0, 5, 0, 5)[2]:.2f}).",
     requires=(FRESH_EXPERIMENT,))
 def sequence_mean_collapse(ctx: Context) -> Outcome:
     return judge_registered_collapse(job_table(*ctx.tables[FRESH_EXPERIMENT]))
